@@ -1,0 +1,43 @@
+// Package crdt is a pure Go implementation of the Yjs 13 document model: it decodes, integrates
+// and encodes Yjs updates (v1 and v2), keeps state vectors and delete sets, and reads and edits
+// the shared types Text, Map, Array and the XML types, so that a Go peer converges with Yjs
+// clients byte for byte where Yjs is deterministic.
+//
+// # Model
+//
+// A Doc holds a struct store: per client id, the structs that client created, sorted by clock
+// and contiguous from clock 0. A struct is an Item (content plus its YATA position: origin,
+// rightOrigin, parent and, for map entries, parentSub) or a GC (a garbage-collected range).
+// Items of one type form a doubly linked list (or, per map key, a chain whose last item is the
+// value). Applying an update reads it whole, then integrates its structs in Yjs's order; structs
+// whose dependencies are missing wait as a pending v2 update, delete ranges for unknown clocks
+// as a pending delete set, and both are retried as later updates arrive. Every change happens
+// inside a Transaction; at its end deleted content is garbage-collected (unless
+// Options.DisableGC), adjacent structs are merged as Yjs merges them, and the transaction's
+// update (its own new structs plus its delete set) is passed to OnUpdate handlers. Names follow
+// Yjs (item, origin, rightOrigin, parentSub, struct store, delete set, getMissing, integrate,
+// splitItem, mergeWith) so that the code reads beside the Yjs sources.
+//
+// # Concurrency
+//
+// A Doc is not safe for concurrent use: its owner serializes all calls (one goroutine per
+// document). The package starts no goroutines and does no I/O.
+//
+// # Caveats
+//
+//   - Roots are untyped until Doc.Text, Doc.Map, … is called; reading a root fixes its type.
+//     Doc.ToJSON infers the type of untyped roots from their content.
+//   - Formatting cleanup after remote transactions (Yjs's cleanupYTextAfterTransaction) is never
+//     performed: a Doc authors nothing on remote updates. A Yjs document holding a typed or
+//     nested Y.Text with formatting may therefore delete redundant format items that a Doc keeps;
+//     content is the same, encoded bytes may differ.
+//   - Search markers are not implemented: local text and list edits walk the list from its
+//     start. The one visible difference from Yjs is described in the spec (§3.8.6).
+//   - Pending structs are retried as in Yjs, plus in one case Yjs misses: when structs that
+//     just went pending and structs already pending wait for each other (each arrived before
+//     the other), Yjs never retries and stays pending for ever; a Doc retries when the pending
+//     update holds the next struct of some client, so every delivery order converges. The
+//     golden vectors' pending steps are unaffected.
+//   - Subdocuments are kept as SubDoc values (guid and options); they are never loaded.
+//   - Yjs's UndoManager bookkeeping (keep, redone) is not implemented.
+package crdt
