@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/tandemsync/tandem/docsync"
+	"github.com/tandemsync/tandem/persistence"
+	"github.com/tandemsync/tandem/web"
+)
+
+// shutdownTimeout bounds the graceful part of `tandem serve`'s shutdown.
+const shutdownTimeout = 15 * time.Second
+
+// runServe runs the sync server until ctx ends (SIGINT/SIGTERM), then shuts down in order:
+// the HTTP server stops accepting, the sync server closes its peers with 1001 and flushes,
+// and the store is closed.
+func runServe(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	dbPath := fs.String("db", "./tandem.db", "bbolt database file (\":memory:\" keeps everything in memory)")
+	memory := fs.Bool("memory", false, "keep everything in memory (same as --db :memory:)")
+	idle := fs.Duration("idle", 30*time.Second, "unload a document this long after its last peer leaves")
+	maxMsg := fs.Int64("max-message", 32<<20, "largest WebSocket message accepted, in bytes")
+	echo := fs.Bool("echo", false, "echo each durable update to its sender too (y-websocket v14 sync status)")
+	verbose := fs.Bool("v", false, "debug logging")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: tandem serve [--addr 127.0.0.1:8080] [--db ./tandem.db | --memory]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	var store interface {
+		docsync.Store
+		Close() error
+	}
+	if *memory || *dbPath == ":memory:" {
+		store = persistence.NewMemoryStoreWith(persistence.Options{Logger: log})
+		log.Warn("in-memory store: documents are lost when the server stops")
+	} else {
+		s, err := persistence.Open(*dbPath, persistence.Options{Logger: log})
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		store = s
+	}
+
+	srv, err := docsync.New(docsync.Options{
+		Store:           store,
+		Logger:          log,
+		IdleTimeout:     *idle,
+		MaxMessageBytes: *maxMsg,
+		EchoUpdates:     *echo,
+	})
+	if err != nil {
+		return errors.Join(fmt.Errorf("serve: %w", err), store.Close())
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return errors.Join(fmt.Errorf("serve: %w", err), srv.Close(), store.Close())
+	}
+	// The sync server owns its routes; everything else is the embedded editor.
+	mux := http.NewServeMux()
+	mux.Handle("/sync/", srv)
+	mux.Handle("/api/", srv)
+	mux.Handle("/healthz", srv)
+	mux.Handle("/", web.Handler())
+	httpSrv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "ws", "ws://"+ln.Addr().String()+"/sync/<doc>")
+
+	serveErr := make(chan error, 1)
+	// The HTTP server stops when httpSrv.Shutdown runs below; this function waits for it via
+	// serveErr.
+	go func() { serveErr <- httpSrv.Serve(ln) }()
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-serveErr:
+		runErr = fmt.Errorf("serve: %w", err)
+	}
+
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	// 1. Stop accepting HTTP requests (hijacked WebSockets are left to the sync server).
+	if err := httpSrv.Shutdown(sctx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	if runErr == nil {
+		if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			runErr = fmt.Errorf("serve: %w", err)
+		}
+	}
+	// 2. Close peers with 1001, wait until every accepted update is durable.
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Error("sync server shutdown", "err", err)
+		runErr = errors.Join(runErr, err)
+	}
+	// 3. Flush and close the store.
+	if err := store.Close(); err != nil {
+		log.Error("store close", "err", err)
+		runErr = errors.Join(runErr, fmt.Errorf("serve: closing store: %w", err))
+	}
+	log.Info("stopped")
+	return runErr
+}

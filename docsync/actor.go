@@ -1,0 +1,332 @@
+package docsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"github.com/tandemsync/tandem/crdt"
+)
+
+// awarenessCheckInterval is how often an actor expires awareness states, as y-protocols does.
+const awarenessCheckInterval = 3 * time.Second
+
+// errActorGone is returned by a request whose actor exited before answering; the caller looks
+// the document up again (a new actor loads it).
+var errActorGone = errors.New("docsync: document actor exited")
+
+// Inbox messages. Requests carry a reply channel with a buffer of 1, so the actor never blocks
+// answering them.
+type (
+	// joinMsg adds a peer; reply gets nil once the peer is registered.
+	joinMsg struct {
+		p     *peer
+		reply chan error
+	}
+	// leaveMsg removes a peer (its connection ended, or its reader found hostile input).
+	leaveMsg struct {
+		p      *peer
+		reason CloseReason
+	}
+	// frameMsg is one binary WebSocket message from a peer.
+	frameMsg struct {
+		p     *peer
+		frame []byte
+	}
+	// applyMsg is a server-side update; reply gets nil once it is durable and broadcast.
+	applyMsg struct {
+		update []byte
+		reply  chan error
+	}
+	// readMsg runs fn on the actor's goroutine with the document; fn must not keep the Doc.
+	readMsg struct {
+		fn    func(d *crdt.Doc) error
+		reply chan error
+	}
+)
+
+// ackMsg is a store acknowledgement of the append with token.
+type ackMsg struct {
+	token, seq uint64
+	err        error
+}
+
+// actor owns one open document. Its goroutine (run) loads the document, then serves the
+// inbox, the store's acknowledgements and its timers until the document has been idle for
+// Options.IdleTimeout, the server shuts down, or storage fails.
+//
+// Invariant: at most Options.MaxInflight appends are unacknowledged, so the acks channel
+// (that capacity) never blocks the store's writer.
+type actor struct {
+	name  string
+	srv   *Server
+	log   *slog.Logger
+	inbox chan any
+	acks  chan ackMsg
+	// done is closed when run returns; senders select on it.
+	done chan struct{}
+}
+
+func newActor(s *Server, name string) *actor {
+	return &actor{
+		name:  name,
+		srv:   s,
+		log:   s.log.With("doc", name),
+		inbox: make(chan any, s.opts.InboxLen),
+		acks:  make(chan ackMsg, s.opts.MaxInflight),
+		done:  make(chan struct{}),
+	}
+}
+
+// call sends a request and waits for its reply. It returns errActorGone if the actor exited
+// first, in which case the request may or may not have been handled.
+func (a *actor) call(ctx context.Context, m any, reply chan error) error {
+	select {
+	case a.inbox <- m:
+	case <-a.done:
+		return errActorGone
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-a.done:
+		select {
+		case err := <-reply:
+			return err
+		default:
+			return errActorGone
+		}
+	}
+}
+
+// post sends a message that needs no reply. It gives up when the actor exits or ctx ends.
+func (a *actor) post(ctx context.Context, m any) bool {
+	select {
+	case a.inbox <- m:
+		return true
+	case <-a.done:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// load builds the document from the store.
+func (a *actor) load(ctx context.Context) (*crdt.Doc, uint64, error) {
+	l, err := a.srv.store.Load(ctx, a.name)
+	if err != nil {
+		return nil, 0, fmt.Errorf("load: %w", err)
+	}
+	doc := crdt.NewDoc(crdt.Options{})
+	if l.Snapshot != nil {
+		if err := doc.ApplyUpdate(l.Snapshot); err != nil {
+			return nil, 0, fmt.Errorf("load: snapshot at seq %d: %w", l.SnapshotSeq, err)
+		}
+	}
+	for _, rec := range l.Tail {
+		if err := doc.ApplyUpdate(rec.Update); err != nil {
+			return nil, 0, fmt.Errorf("load: record %d: %w", rec.Seq, err)
+		}
+	}
+	return doc, l.LastSeq, nil
+}
+
+// run is the actor's goroutine. Server.actorFor starts it; it stops by itself (idle unload,
+// storage failure, load failure), on Server.Shutdown (stopping) or when ctx ends (Close). The
+// server waits for it through its actors WaitGroup.
+func (a *actor) run(ctx context.Context) {
+	defer a.srv.actors.Done()
+	defer close(a.done)
+	start := time.Now()
+	doc, lastSeq, err := a.load(ctx)
+	if err != nil {
+		a.log.Error("document failed to load", "err", err)
+		a.srv.unregister(a, true)
+		a.refuseQueued(fmt.Errorf("%w: %w", ErrUnavailable, err))
+		return
+	}
+	c := newCore(a.name, doc, lastSeq, &a.srv.opts, a.log)
+	a.log.Info("document loaded", "seq", lastSeq, "dur", time.Since(start))
+
+	awTicker := time.NewTicker(awarenessCheckInterval)
+	defer awTicker.Stop()
+	idle := time.NewTimer(a.srv.opts.IdleTimeout)
+	idleRunning := true
+	stopping := a.srv.stopping
+	draining := false // Shutdown: peers closed, waiting for acknowledgements
+
+	for {
+		inbox := a.inbox
+		if len(c.inflight) >= a.srv.opts.MaxInflight {
+			inbox = nil // pause: the acks channel must never fill up
+		}
+		select {
+		case m := <-inbox:
+			a.handle(c, m, draining)
+		case ack := <-a.acks:
+			a.safely(c, func() { c.acked(ack.token, ack.seq, ack.err) })
+		case now := <-awTicker.C:
+			a.safely(c, func() { c.tick(now) })
+		case <-idle.C:
+			idleRunning = false
+			if c.idle() && a.srv.unregister(a, false) {
+				a.refuseQueued(errActorGone)
+				a.log.Info("document unloaded", "seq", c.lastSeq)
+				return
+			}
+		case <-stopping:
+			stopping = nil
+			draining = true
+			a.safely(c, func() { c.closeAll(CloseGoingAway) })
+		case <-ctx.Done():
+			a.safely(c, func() { c.closeAll(CloseGoingAway) })
+			a.execute(c)
+			a.srv.unregister(a, true)
+			a.refuseQueued(ErrClosed)
+			return
+		}
+		a.execute(c)
+		if c.failed != nil || (draining && len(c.inflight) == 0) {
+			a.srv.unregister(a, true)
+			if draining {
+				a.refuseQueued(ErrClosed)
+				a.log.Info("document closed", "seq", c.lastSeq)
+			} else {
+				a.refuseQueued(errActorGone)
+			}
+			return
+		}
+		switch {
+		case c.idle() && !idleRunning:
+			idle.Reset(a.srv.opts.IdleTimeout)
+			idleRunning = true
+		case !c.idle() && idleRunning:
+			idle.Stop()
+			idleRunning = false
+		}
+	}
+}
+
+// handle passes one inbox message to the core.
+func (a *actor) handle(c *core, m any, draining bool) {
+	switch m := m.(type) {
+	case joinMsg:
+		if draining {
+			m.reply <- ErrClosed
+			return
+		}
+		a.safely(c, func() { c.join(m.p, time.Now()) })
+		m.reply <- nil
+	case leaveMsg:
+		a.safely(c, func() { c.leave(m.p, m.reason, time.Now()) })
+	case frameMsg:
+		a.safely(c, func() { c.receive(m.p, m.frame, time.Now()) })
+	case applyMsg:
+		if draining {
+			m.reply <- ErrClosed
+			return
+		}
+		a.safely(c, func() { c.applyLocal(m.update, m.reply, time.Now()) })
+	case readMsg:
+		m.reply <- a.read(c, m.fn)
+	default:
+		panic(fmt.Sprintf("docsync: unknown inbox message %T", m))
+	}
+}
+
+// read runs a caller's read-only function on the Doc. A panic in it is the caller's bug, not
+// the document's: it is returned as an error and the document stays open.
+func (a *actor) read(c *core, fn func(d *crdt.Doc) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			a.log.Error("panic in Read function", "err", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("docsync: panic in Read function: %v", r)
+		}
+	}()
+	return fn(c.doc)
+}
+
+// safely runs fn, turning a panic (a broken invariant in the core or the crdt package) into a
+// document failure: the stack is logged, every peer is closed with 1011 and the actor exits,
+// so the next join reloads the document from the store.
+func (a *actor) safely(c *core, fn func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			a.log.Error("panic in document actor", "err", r, "stack", string(debug.Stack()))
+			if c.failed == nil {
+				c.failed = fmt.Errorf("docsync: panic: %v", r)
+			}
+			for _, in := range c.inflight {
+				if in.reply != nil {
+					select {
+					case in.reply <- c.failed:
+					default:
+					}
+				}
+			}
+			c.inflight = nil
+			c.closeAll(CloseInternal)
+		}
+	}()
+	fn()
+}
+
+// execute carries out the core's effects in order. A peer whose queue is full is closed with
+// 1013 (its awareness removal then produces more effects, handled in the same loop).
+func (a *actor) execute(c *core) {
+	for {
+		fx := c.takeEffects()
+		if len(fx) == 0 {
+			return
+		}
+		for _, e := range fx {
+			switch e.kind {
+			case effSend:
+				if e.peer.gone {
+					continue
+				}
+				if !e.peer.out.enqueue(e.frame) {
+					e.peer.log.Warn("peer too slow, closing", "code", CloseTryAgain.Code())
+					a.safely(c, func() { c.leave(e.peer, CloseTryAgain, time.Now()) })
+				}
+			case effClose:
+				e.peer.out.close(e.reason)
+			case effAppend:
+				token := e.in.token
+				acks := a.acks
+				a.srv.store.Append(a.name, e.in.rec, func(seq uint64, err error) {
+					acks <- ackMsg{token: token, seq: seq, err: err}
+				})
+			}
+		}
+	}
+}
+
+// refuseQueued answers every message left in the inbox after the actor stopped serving it.
+// Joins and requests get err (errActorGone makes the caller retry with a new actor).
+func (a *actor) refuseQueued(err error) {
+	for {
+		select {
+		case m := <-a.inbox:
+			switch m := m.(type) {
+			case joinMsg:
+				m.reply <- err
+			case applyMsg:
+				m.reply <- err
+			case readMsg:
+				m.reply <- err
+			case leaveMsg, frameMsg:
+				// The peer's connection notices done and closes itself.
+			}
+		default:
+			return
+		}
+	}
+}
