@@ -38,8 +38,27 @@ type (
 	}
 	// applyMsg is a server-side update; reply gets nil once it is durable and broadcast.
 	applyMsg struct {
+		user   string
 		update []byte
 		reply  chan error
+	}
+	// editMsg is a server-side edit run in a crdt transaction; reply as for applyMsg.
+	editMsg struct {
+		user  string
+		fn    func(tx *crdt.Transaction, d *crdt.Doc)
+		reply chan error
+	}
+	// accessMsg changes the access of every peer of principal; n gets how many.
+	accessMsg struct {
+		principal string
+		access    Access
+		n         chan int
+	}
+	// peerAccessMsg changes one peer's access after re-authentication.
+	peerAccessMsg struct {
+		p      *peer
+		access Access
+		reason CloseReason
 	}
 	// readMsg runs fn on the actor's goroutine with the document; fn must not keep the Doc.
 	readMsg struct {
@@ -118,24 +137,27 @@ func (a *actor) post(ctx context.Context, m any) bool {
 	}
 }
 
-// load builds the document from the store.
-func (a *actor) load(ctx context.Context) (*crdt.Doc, uint64, error) {
+// load builds the document from the store. It also returns the bytes it read (snapshot and
+// tail), the first estimate of the document's size.
+func (a *actor) load(ctx context.Context) (*crdt.Doc, uint64, int64, error) {
 	l, err := a.srv.store.Load(ctx, a.name)
 	if err != nil {
-		return nil, 0, fmt.Errorf("load: %w", err)
+		return nil, 0, 0, fmt.Errorf("load: %w", err)
 	}
 	doc := crdt.NewDoc(crdt.Options{})
+	size := int64(len(l.Snapshot))
 	if l.Snapshot != nil {
 		if err := doc.ApplyUpdate(l.Snapshot); err != nil {
-			return nil, 0, fmt.Errorf("load: snapshot at seq %d: %w", l.SnapshotSeq, err)
+			return nil, 0, 0, fmt.Errorf("load: snapshot at seq %d: %w", l.SnapshotSeq, err)
 		}
 	}
 	for _, rec := range l.Tail {
 		if err := doc.ApplyUpdate(rec.Update); err != nil {
-			return nil, 0, fmt.Errorf("load: record %d: %w", rec.Seq, err)
+			return nil, 0, 0, fmt.Errorf("load: record %d: %w", rec.Seq, err)
 		}
+		size += int64(len(rec.Update))
 	}
-	return doc, l.LastSeq, nil
+	return doc, l.LastSeq, size, nil
 }
 
 // run is the actor's goroutine. Server.actorFor starts it; it stops by itself (idle unload,
@@ -145,7 +167,7 @@ func (a *actor) run(ctx context.Context) {
 	defer a.srv.actors.Done()
 	defer close(a.done)
 	start := time.Now()
-	doc, lastSeq, err := a.load(ctx)
+	doc, lastSeq, size, err := a.load(ctx)
 	if err != nil {
 		a.log.Error("document failed to load", "err", err)
 		a.srv.unregister(a, true)
@@ -153,7 +175,15 @@ func (a *actor) run(ctx context.Context) {
 		return
 	}
 	c := newCore(a.name, doc, lastSeq, &a.srv.opts, a.log)
-	a.log.Info("document loaded", "seq", lastSeq, "dur", time.Since(start))
+	c.m = a.srv.metrics
+	c.docBytes = size
+	a.log.Info("document loaded", "seq", lastSeq, "bytes", size, "dur", time.Since(start))
+	a.srv.metrics.loads.Inc()
+	a.srv.emitLoad(DocEvent{Doc: a.name, Seq: lastSeq})
+	defer func() {
+		a.srv.metrics.unloads.Inc()
+		a.srv.emitUnload(DocEvent{Doc: a.name, Seq: c.lastSeq})
+	}()
 
 	awTicker := time.NewTicker(awarenessCheckInterval)
 	defer awTicker.Stop()
@@ -233,7 +263,30 @@ func (a *actor) handle(c *core, m any, draining bool) {
 			m.reply <- ErrClosed
 			return
 		}
-		a.safely(c, func() { c.applyLocal(m.update, m.reply, time.Now()) })
+		a.safely(c, func() { c.applyLocalAs(m.user, m.update, m.reply, time.Now()) })
+	case editMsg:
+		if draining {
+			m.reply <- ErrClosed
+			return
+		}
+		a.safely(c, func() { c.editLocal(m.user, m.fn, m.reply, time.Now()) })
+		if c.failed != nil {
+			// fn panicked (or broke an invariant): the document is failing; the reply
+			// channel has room unless editLocal answered already.
+			select {
+			case m.reply <- c.failed:
+			default:
+			}
+		}
+	case accessMsg:
+		n := 0
+		a.safely(c, func() { n = c.setAccess(m.principal, m.access, time.Now()) })
+		m.n <- n
+	case peerAccessMsg:
+		a.safely(c, func() {
+			c.now = time.Now()
+			c.setPeerAccess(m.p, m.access, m.reason)
+		})
 	case readMsg:
 		m.reply <- a.read(c, m.fn)
 	default:
@@ -293,6 +346,7 @@ func (a *actor) execute(c *core) {
 					continue
 				}
 				if !e.peer.out.enqueue(e.frame) {
+					a.srv.metrics.slowPeerCloses.Inc()
 					e.peer.log.Warn("peer too slow, closing", "code", CloseTryAgain.Code())
 					a.safely(c, func() { c.leave(e.peer, CloseTryAgain, time.Now()) })
 				}
@@ -301,9 +355,20 @@ func (a *actor) execute(c *core) {
 			case effAppend:
 				token := e.in.token
 				acks := a.acks
+				m := a.srv.metrics
+				m.updatesIn.Inc()
+				start := time.Now()
 				a.srv.store.Append(a.name, e.in.rec, func(seq uint64, err error) {
+					if err == nil {
+						m.appendLatency.Observe(time.Since(start).Seconds())
+					}
 					acks <- ackMsg{token: token, seq: seq, err: err}
 				})
+			case effDurable:
+				a.srv.metrics.updatesDurable.Inc()
+				rec := &e.in.rec
+				a.srv.emitUpdate(UpdateEvent{Doc: a.name, Principal: rec.User, Conn: rec.ConnID,
+					Seq: e.in.seq, Time: rec.Time, Update: rec.Update})
 			}
 		}
 	}
@@ -320,9 +385,13 @@ func (a *actor) refuseQueued(err error) {
 				m.reply <- err
 			case applyMsg:
 				m.reply <- err
+			case editMsg:
+				m.reply <- err
+			case accessMsg:
+				m.n <- 0
 			case readMsg:
 				m.reply <- err
-			case leaveMsg, frameMsg:
+			case leaveMsg, frameMsg, peerAccessMsg:
 				// The peer's connection notices done and closes itself.
 			}
 		default:

@@ -152,12 +152,16 @@ func TestServer_KeepAliveFeedsIdleClients(t *testing.T) {
 }
 
 func TestServer_RateLimit(t *testing.T) {
-	_, base, _ := newTestServer(t, docsync.Options{MaxMessageRate: 5})
+	_, base, _ := newTestServer(t, docsync.Options{MaxMessageRate: 5, MaxThrottle: 300 * time.Millisecond})
 	c := dialNoSync(t, base, "doc", 0)
+	start := time.Now()
 	for i := 0; i < 50; i++ {
 		c.send([]byte{3}) // query-awareness
 	}
-	assert.Equal(t, 4429, c.waitClosed())
+	assert.Equal(t, 1013, c.waitClosed(), "a flood is closed with retry-later")
+	// 10 messages pass at once (burst), then the reader is paced 200 ms per message until the
+	// pauses add up to more than MaxThrottle.
+	assert.GreaterOrEqual(t, time.Since(start), 150*time.Millisecond, "the peer was paced before being closed")
 }
 
 func TestServer_ApplyUpdateGoAPI(t *testing.T) {
@@ -202,5 +206,7 @@ func ExampleCloseTable() {
 	// 4403 forbidden            permanent=true
 	// 4413 too large            permanent=true
 	// 4422 missing dependencies permanent=true
-	// 4429 rate limited         permanent=true
+	// 1013 rate limited         permanent=false
+	// 1013 too many connections permanent=false
+	// 4413 document too large   permanent=true
 }

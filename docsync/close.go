@@ -34,9 +34,15 @@ const (
 	// CloseMissingDependencies: the peer's updates wait for dependencies that never arrived
 	// and the document's pending structs passed Options.MaxPendingBytes.
 	CloseMissingDependencies
-	// CloseRateLimited: the peer sent more messages per second than Options.MaxMessageRate
-	// allows.
+	// CloseRateLimited: the peer stayed above Options.MaxMessageRate or MaxByteRate for
+	// longer than Options.MaxThrottle. Not permanent: an honest client that pasted a lot
+	// should come back, with a full bucket.
 	CloseRateLimited
+	// CloseTooManyConnections: Options.MaxConnections or MaxConnectionsPerDoc is reached.
+	CloseTooManyConnections
+	// CloseDocumentTooLarge: the peer's update would make the document larger than
+	// Options.MaxDocumentBytes. Permanent: the client would resend the same update.
+	CloseDocumentTooLarge
 )
 
 // CloseInfo is one row of the close table.
@@ -57,11 +63,13 @@ var closeTable = [...]CloseInfo{
 	{CloseInternal, 1011, "internal error", false, "storage or load failure on the server; the client reconnects and resyncs"},
 	{CloseTryAgain, 1013, "try again later", false, "the client fell too far behind (send queue full); it reconnects and resyncs"},
 	{CloseBadMessage, 4400, "bad message", true, "a frame that is not a valid y-websocket message: garbage, truncated, text frame, unknown type, malformed update or state vector"},
-	{CloseUnauthenticated, 4401, "unauthenticated", true, "the Authorize hook found no valid credentials"},
-	{CloseForbidden, 4403, "forbidden", true, "the Authorize hook refused access to this document"},
+	{CloseUnauthenticated, 4401, "unauthenticated", true, "the authentication hook found no valid credentials (also on re-authentication)"},
+	{CloseForbidden, 4403, "forbidden", true, "the authentication hook refused access to this document, the browser origin is not allowed, or access was revoked (Server.Revoke, SetAccess, re-authentication)"},
 	{CloseTooLarge, 4413, "too large", true, "a message above MaxMessageBytes, an awareness state above MaxAwarenessStateBytes, or too many awareness clients on one connection"},
 	{CloseMissingDependencies, 4422, "missing dependencies", true, "updates that wait for dependencies which never arrive, beyond MaxPendingBytes"},
-	{CloseRateLimited, 4429, "rate limited", true, "more messages per second than MaxMessageRate allows"},
+	{CloseRateLimited, 1013, "rate limited", false, "above MaxMessageRate or MaxByteRate for longer than MaxThrottle; the client reconnects"},
+	{CloseTooManyConnections, 1013, "too many connections", false, "MaxConnections or MaxConnectionsPerDoc reached; the client reconnects with backoff"},
+	{CloseDocumentTooLarge, 4413, "document too large", true, "an update that would make the document larger than MaxDocumentBytes"},
 }
 
 // CloseTable returns the table of close reasons and codes, in reason order. The slice is a

@@ -1,7 +1,6 @@
 package docsync
 
 import (
-	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -89,7 +88,11 @@ func (c *conn) enqueue(frame []byte) bool {
 
 // close implements sink: the writer sends reason's close frame and ends the connection. Only
 // the first call counts.
-func (c *conn) close(reason CloseReason) { c.closeFirst(reason) }
+func (c *conn) close(reason CloseReason) {
+	if c.closeFirst(reason) {
+		c.s.metrics.closed(reason)
+	}
+}
 
 // closeFirst is close; it reports whether this call was the one that took effect.
 func (c *conn) closeFirst(reason CloseReason) bool {
@@ -122,7 +125,20 @@ func (s *Server) serveSync(w http.ResponseWriter, r *http.Request, name string) 
 	s.mu.Unlock()
 	defer s.conns.Done()
 
-	user, authErr := s.authorize(r, name)
+	var grant Grant
+	var authErr error
+	refused := ""
+	if !s.originAllowed(r) {
+		authErr, refused = errOrigin, "origin"
+	} else if grant, authErr = s.authenticate(r.Context(), r, name); authErr != nil {
+		refused = refusalReason(authErr).String()
+	}
+	counted := authErr == nil && s.acquireConn(name)
+	if counted {
+		defer s.releaseConn(name)
+	} else if authErr == nil {
+		refused = "too_many"
+	}
 	var hdr http.Header
 	if protos := websocket.Subprotocols(r); len(protos) > 0 {
 		// Browsers fail the handshake unless one requested subprotocol is selected.
@@ -135,25 +151,31 @@ func (s *Server) serveSync(w http.ResponseWriter, r *http.Request, name string) 
 	}
 	// The peer is created first so that the connection logs with its id; p.out is set below,
 	// before the peer is shared with the actor.
-	p := newPeer(nil, user, s.log.With("doc", name))
+	p := newPeer(nil, grant.Principal, s.log.With("doc", name))
+	p.access = grant.Access
 	log := p.log
 	c := newConn(s, ws, log)
 	p.out = c
-	if authErr != nil {
+	if refused != "" {
+		s.metrics.connsRefused.WithLabelValues(refused).Inc()
+	}
+	switch {
+	case authErr != nil:
 		// SPEC decision 6: accept the upgrade, say why, then close with 4401/4403 so the
 		// provider stops retrying. The writer is not running yet, so this goroutine writes.
-		reason := CloseForbidden
-		if errors.Is(authErr, ErrUnauthenticated) {
-			reason = CloseUnauthenticated
-		}
+		reason := refusalReason(authErr)
 		log.Info("connection refused", "code", reason.Code(), "err", authErr)
 		_ = c.write(websocket.BinaryMessage, encodeAuthDenied(authErr.Error()))
 		c.close(reason)
+	case !counted:
+		// Over a connection limit: 1013, so the provider retries later (with its backoff).
+		log.Warn("connection refused", "code", CloseTooManyConnections.Code(), "reason", CloseTooManyConnections.String())
+		c.close(CloseTooManyConnections)
 	}
 	// The writer ends when close is called or a write fails; this handler waits for it.
 	go c.writePump()
 	defer func() { <-c.writerDone }()
-	if authErr != nil {
+	if refused != "" {
 		c.readPump(nil, nil)
 		return
 	}
@@ -169,12 +191,60 @@ func (s *Server) serveSync(w http.ResponseWriter, r *http.Request, name string) 
 		c.readPump(nil, nil)
 		return
 	}
-	p.log.Info("connection opened", "remote", r.RemoteAddr)
+	p.log.Info("connection opened", "remote", r.RemoteAddr, "access", grant.Access.String())
+	s.metrics.connections.Inc()
+	ev := ConnEvent{Doc: name, Principal: grant.Principal, Access: grant.Access, Conn: p.id, Remote: r.RemoteAddr}
+	s.emitConnect(ev)
+	if s.opts.Reauthenticate > 0 && (s.opts.Authenticate != nil || s.opts.Authorize != nil) {
+		// The re-authenticator stops when the reader is done; this handler waits for it.
+		reauthDone := make(chan struct{})
+		go func() {
+			defer close(reauthDone)
+			s.reauthenticate(r, name, a, p, c, grant.Access)
+		}()
+		defer func() { <-reauthDone }()
+	}
 	c.readPump(a, p)
+	s.metrics.connections.Dec()
 	if c.byPeer {
+		ev.Code = c.peerCode
 		p.log.Info("connection closed by peer", "code", c.peerCode)
 	} else {
+		ev.Code = c.reason.Code()
 		p.log.Info("connection closed", "code", c.reason.Code(), "reason", c.reason.String())
+	}
+	s.emitDisconnect(ev)
+}
+
+// reauthenticate re-runs the authentication hook for p every Options.Reauthenticate until the
+// connection's reader ends, and tells the actor when the answer changes: a refusal closes p
+// with 4401/4403, another access level applies at once.
+func (s *Server) reauthenticate(r *http.Request, name string, a *actor, p *peer, c *conn, access Access) {
+	t := time.NewTicker(s.opts.Reauthenticate)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.readerDone:
+			return
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+		// r's own context may be done once the handler hijacked the connection; the hook
+		// gets the server's instead.
+		g, err := s.authenticate(s.ctx, r, name)
+		msg := peerAccessMsg{p: p, access: g.Access}
+		if err != nil {
+			msg.access, msg.reason = AccessDenied, refusalReason(err)
+			p.log.Info("re-authentication refused", "err", err)
+		}
+		if msg.access == access {
+			continue
+		}
+		access = msg.access
+		if !a.post(s.ctx, msg) || access == AccessDenied {
+			return
+		}
 	}
 }
 
@@ -196,16 +266,6 @@ func (s *Server) join(p *peer, name string) (*actor, error) {
 	}
 }
 
-// authorize runs Options.Authorize with its timeout.
-func (s *Server) authorize(r *http.Request, doc string) (string, error) {
-	if s.opts.Authorize == nil {
-		return "", nil
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.opts.AuthorizeTimeout)
-	defer cancel()
-	return s.opts.Authorize(ctx, r, doc)
-}
-
 // readPump is the connection's only reader. It forwards each binary message to the actor a as
 // it arrives, and reports hostile input (text frames, oversized messages, rate violations) to
 // the actor, which closes the connection with the matching code. When a is nil (the
@@ -218,8 +278,9 @@ func (c *conn) readPump(a *actor, p *peer) {
 	c.ws.SetPongHandler(func(string) error {
 		return c.ws.SetReadDeadline(time.Now().Add(opts.PongWait))
 	})
-	limit := newRateLimiter(opts.MaxMessageRate, time.Now())
-	discard := a == nil // after a violation, read only to see the peer's close answer
+	limit := newRateLimiter(opts.MaxMessageRate, opts.MaxByteRate, time.Now())
+	var overFor time.Duration // pause time since the peer was last within its rates
+	discard := a == nil       // after a violation, read only to see the peer's close answer
 	for {
 		typ, rd, err := c.ws.NextReader()
 		if err != nil {
@@ -241,10 +302,6 @@ func (c *conn) readPump(a *actor, p *peer) {
 			discard = c.violation(a, p, CloseBadMessage, errors.New("text frame"))
 			continue
 		}
-		if !limit.allow(now) {
-			discard = c.violation(a, p, CloseRateLimited, errors.New("message rate above limit"))
-			continue
-		}
 		frame, err := readLimited(rd, opts.MaxMessageBytes)
 		if errors.Is(err, errTooLarge) {
 			discard = c.violation(a, p, CloseTooLarge, err)
@@ -255,15 +312,49 @@ func (c *conn) readPump(a *actor, p *peer) {
 			c.log.Debug("read ended", "err", err)
 			break
 		}
+		c.s.metrics.messagesIn.Inc()
+		c.s.metrics.bytesIn.Add(float64(len(frame)))
+		if wait := limit.delay(now); wait == 0 {
+			overFor = 0
+		} else {
+			// Over the rate: stop reading for a while (TCP pushes back on the peer). A peer
+			// kept over for more than MaxThrottle in a row is closed with 1013.
+			overFor += wait
+			if overFor > opts.MaxThrottle {
+				discard = c.violation(a, p, CloseRateLimited, errors.New("message or byte rate above limit"))
+				continue
+			}
+			c.s.metrics.throttled.Inc()
+			if !c.pause(wait) {
+				discard = true
+				continue
+			}
+			now = time.Now()
+		}
+		limit.took(len(frame), now)
 		if !a.post(c.s.ctx, frameMsg{p: p, frame: frame}) {
 			c.close(CloseGoingAway)
 			discard = true
 		}
 	}
+	// Claim the close first, so that the actor's close of the departed peer is not counted
+	// as a close by the server.
+	c.byPeer = c.closeFirst(CloseGoingAway)
 	if a != nil {
 		a.post(c.s.ctx, leaveMsg{p: p, reason: CloseGoingAway})
 	}
-	c.byPeer = c.closeFirst(CloseGoingAway)
+}
+
+// pause waits d, or until the connection is being closed (it then returns false).
+func (c *conn) pause(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-c.quit:
+		return false
+	}
 }
 
 // violation reports hostile input to the actor, which closes the peer with reason and
@@ -379,7 +470,12 @@ func (c *conn) write(typ int, b []byte) error {
 	if err := c.ws.SetWriteDeadline(time.Now().Add(c.s.opts.WriteTimeout)); err != nil {
 		return err
 	}
-	return c.ws.WriteMessage(typ, b)
+	if err := c.ws.WriteMessage(typ, b); err != nil {
+		return err
+	}
+	c.s.metrics.framesOut.Inc()
+	c.s.metrics.bytesOut.Add(float64(len(b)))
+	return nil
 }
 
 // writeClose sends the close frame for c.reason, waits up to the close grace period for the reader to see
@@ -446,31 +542,4 @@ func mergeFrames(frames [][]byte) ([]byte, bool) {
 		return nil, false
 	}
 	return encodeSyncUpdate(merged), true
-}
-
-// rateLimiter is a token bucket: rate tokens per second, bursts up to 2 × rate.
-type rateLimiter struct {
-	rate, tokens float64
-	last         time.Time
-}
-
-func newRateLimiter(rate float64, now time.Time) *rateLimiter {
-	return &rateLimiter{rate: rate, tokens: 2 * rate, last: now}
-}
-
-// allow takes one token; with rate 0 it always allows.
-func (l *rateLimiter) allow(now time.Time) bool {
-	if l.rate <= 0 {
-		return true
-	}
-	l.tokens += now.Sub(l.last).Seconds() * l.rate
-	if l.tokens > 2*l.rate {
-		l.tokens = 2 * l.rate
-	}
-	l.last = now
-	if l.tokens < 1 {
-		return false
-	}
-	l.tokens--
-	return true
 }

@@ -33,22 +33,27 @@ type peer struct {
 	out  sink
 	log  *slog.Logger
 
+	// access is the peer's permission; read-only peers' updates are dropped. Changed only by
+	// the actor (Server.SetAccess, re-authentication).
+	access Access
+
 	// gone is set when the core removes the peer; nothing is sent to it afterwards.
 	gone bool
 }
 
 func newPeer(out sink, user string, log *slog.Logger) *peer {
 	id := uuid.New()
-	return &peer{id: id, user: user, out: out, log: log.With("conn", id)}
+	return &peer{id: id, user: user, access: AccessReadWrite, out: out, log: log.With("conn", id)}
 }
 
 // effectKind says what an effect asks the run loop to do.
 type effectKind uint8
 
 const (
-	effSend   effectKind = iota + 1 // hand frame to peer (never blocks)
-	effClose                        // close peer with reason
-	effAppend                       // append in.rec to the store; acked later with in.token
+	effSend    effectKind = iota + 1 // hand frame to peer (never blocks)
+	effClose                         // close peer with reason
+	effAppend                        // append in.rec to the store; acked later with in.token
+	effDurable                       // in is durable and broadcast: report it (hooks, metrics)
 )
 
 // effect is one output of the core, executed by the actor's run loop in order.
@@ -112,6 +117,11 @@ type core struct {
 	sv crdt.StateVector
 	// now is the time of the input being handled, passed in by the caller.
 	now time.Time
+	// docBytes estimates the document's encoded size: measured with EncodeStateAsUpdate,
+	// plus the size of every update applied since (see fits).
+	docBytes int64
+	// m counts refused updates; nil in tests that build a core alone.
+	m *metrics
 
 	fx, spare []effect
 }
@@ -127,6 +137,7 @@ func newCore(name string, doc *crdt.Doc, lastSeq uint64, opts *Options, log *slo
 		pres:      newPresence(opts),
 		nextToken: 1,
 		sv:        doc.StateVector(),
+		docBytes:  -1, // measured on first need
 	}
 	doc.OnUpdate(func([]byte, any) { c.changed = true })
 	return c
@@ -229,11 +240,20 @@ func (c *core) receive(p *peer, frame []byte, now time.Time) {
 		switch m.syncType {
 		case messageYjsSyncStep1:
 			c.answerStep1(p, m.payload)
-		case messageYjsSyncStep2:
-			c.integrate(p, m.payload, nil, nil, now)
-		case messageYjsUpdate:
-			// The received frame is exactly `00 02 update`: broadcast it as is.
-			c.integrate(p, m.payload, frame, nil, now)
+		case messageYjsSyncStep2, messageYjsUpdate:
+			if p.access < AccessReadWrite {
+				// Read-only: the update is dropped, never applied, stored or forwarded. The
+				// peer stays connected (it still receives everything and shows presence).
+				c.refused("read_only")
+				p.log.Debug("update from read-only peer dropped", "bytes", len(m.payload))
+				return
+			}
+			if m.syncType == messageYjsSyncStep2 {
+				c.integrate(p, m.payload, nil, nil, now)
+			} else {
+				// The received frame is exactly `00 02 update`: broadcast it as is.
+				c.integrate(p, m.payload, frame, nil, now)
+			}
 		}
 	case messageAwareness:
 		c.receiveAwareness(p, m.payload, now)
@@ -279,6 +299,22 @@ func (c *core) answerStep1(p *peer, svBytes []byte) {
 // changed the document or left something pending, appends it to the store; the broadcast of
 // frame (encoded here when nil) and the reply wait for the acknowledgement.
 func (c *core) integrate(origin *peer, update, frame []byte, reply chan<- error, now time.Time) {
+	c.integrateAs(origin, "", update, frame, reply, now)
+}
+
+// integrateAs is integrate for a server-side update recorded as user.
+func (c *core) integrateAs(origin *peer, user string, update, frame []byte, reply chan<- error, now time.Time) {
+	if !c.fits(int64(len(update))) {
+		c.refused("document_too_large")
+		err := fmt.Errorf("%w: %d bytes plus a %d-byte update exceed the %d-byte limit", ErrTooLarge, c.docBytes, len(update), c.opts.MaxDocumentBytes)
+		if origin != nil {
+			c.reject(origin, CloseDocumentTooLarge, err)
+		}
+		if reply != nil {
+			reply <- err
+		}
+		return
+	}
 	c.changed = false
 	if err := c.doc.ApplyUpdate(update); err != nil {
 		if origin != nil {
@@ -287,7 +323,18 @@ func (c *core) integrate(origin *peer, update, frame []byte, reply chan<- error,
 		if reply != nil {
 			reply <- fmt.Errorf("%w: %w", ErrBadUpdate, err)
 		}
+		c.refused("malformed")
 		return
+	}
+	c.stored(origin, user, update, frame, reply, now)
+}
+
+// stored takes an update already applied to the Doc: when it changed the document or left
+// something pending, it is appended to the store; the broadcast of frame (encoded here when
+// nil) and the reply wait for the acknowledgement.
+func (c *core) stored(origin *peer, user string, update, frame []byte, reply chan<- error, now time.Time) {
+	if c.docBytes >= 0 {
+		c.docBytes += int64(len(update))
 	}
 	pendingStructs, pendingDS := c.doc.HasPending()
 	pending := pendingStructs || pendingDS
@@ -321,6 +368,7 @@ func (c *core) integrate(origin *peer, update, frame []byte, reply chan<- error,
 		origin: origin,
 		reply:  reply,
 	}
+	in.rec.User = user
 	if origin != nil {
 		in.rec.ConnID = origin.id
 		in.rec.User = origin.user
@@ -389,6 +437,9 @@ func (c *core) release() {
 			}
 			c.broadcast(in.frame, skip)
 		}
+		if in.rec.Update != nil {
+			c.fx = append(c.fx, effect{kind: effDurable, in: in})
+		}
 		if in.reply != nil {
 			in.reply <- nil
 		}
@@ -418,8 +469,101 @@ func (c *core) fail(err error) {
 
 // applyLocal applies a server-side update; reply gets nil once it is durable and broadcast.
 func (c *core) applyLocal(update []byte, reply chan<- error, now time.Time) {
+	c.applyLocalAs("", update, reply, now)
+}
+
+// applyLocalAs is applyLocal recording user as the update's author.
+func (c *core) applyLocalAs(user string, update []byte, reply chan<- error, now time.Time) {
 	c.now = now
-	c.integrate(nil, update, nil, reply, now)
+	c.integrateAs(nil, user, update, nil, reply, now)
+}
+
+// editLocal runs fn in one crdt transaction on the Doc (a server-side edit recorded as user)
+// and stores and broadcasts the update it produced; reply gets nil once that is durable and
+// broadcast (at once if fn changed nothing). An edit cannot be undone, so the size limit is
+// checked before it runs, against the current size.
+func (c *core) editLocal(user string, fn func(tx *crdt.Transaction, d *crdt.Doc), reply chan<- error, now time.Time) {
+	c.now = now
+	if !c.fits(0) {
+		c.refused("document_too_large")
+		reply <- fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, c.docBytes, c.opts.MaxDocumentBytes)
+		return
+	}
+	var update []byte
+	cancel := c.doc.OnUpdate(func(u []byte, origin any) {
+		if origin == editOrigin {
+			update = u
+		}
+	})
+	c.changed = false
+	c.doc.Transact(editOrigin, func(tx *crdt.Transaction) { fn(tx, c.doc) })
+	cancel()
+	if update == nil {
+		c.enqueueInflight(&inflight{reply: reply, acked: true})
+		c.release()
+		return
+	}
+	c.stored(nil, user, update, nil, reply, now)
+}
+
+// editOrigin marks the transactions of Server.Edit.
+var editOrigin = new(int)
+
+// fits reports whether n more bytes keep the document within Options.MaxDocumentBytes. The
+// running estimate only grows (deleted content stays counted), so when it would pass the limit
+// the document is measured again (one EncodeStateAsUpdate) before refusing.
+func (c *core) fits(n int64) bool {
+	limit := c.opts.MaxDocumentBytes
+	if limit <= 0 {
+		return true
+	}
+	if c.docBytes >= 0 && c.docBytes+n <= limit {
+		return true
+	}
+	if full, err := c.doc.EncodeStateAsUpdate(nil); err == nil {
+		c.docBytes = int64(len(full))
+	}
+	return c.docBytes+n <= limit
+}
+
+// refused counts an update that was not applied.
+func (c *core) refused(reason string) {
+	if c.m != nil {
+		c.m.updatesRefused.WithLabelValues(reason).Inc()
+	}
+}
+
+// setAccess changes the access of every peer of principal (Server.SetAccess, Server.Revoke):
+// AccessDenied closes them with 4403. It returns how many peers it changed.
+func (c *core) setAccess(principal string, access Access, now time.Time) int {
+	c.now = now
+	var hit []*peer
+	for _, p := range c.peers {
+		if p.user == principal {
+			hit = append(hit, p)
+		}
+	}
+	for _, p := range hit {
+		c.setPeerAccess(p, access, CloseForbidden)
+	}
+	return len(hit)
+}
+
+// setPeerAccess changes p's access; AccessDenied closes it with reason (4401 or 4403).
+func (c *core) setPeerAccess(p *peer, access Access, reason CloseReason) {
+	if p.gone {
+		return
+	}
+	if access == AccessDenied {
+		// Only the close frame is sent: the writer sends a close before queued frames.
+		p.log.Info("access revoked", "code", reason.Code())
+		c.drop(p, reason)
+		return
+	}
+	if p.access != access {
+		p.log.Info("access changed", "access", access.String())
+		p.access = access
+	}
 }
 
 // tick removes awareness states that were not renewed within Options.AwarenessTimeout.

@@ -12,10 +12,74 @@
 //	srv.Shutdown(ctx)     // refuse joins, close peers with 1001, flush, wait for actors
 //	store.Close()
 //
-// Options' zero value works (an in-memory store, default limits). Go code reaches documents
-// through the same actors as peers: ApplyUpdate (a server-side edit, returns once durable and
-// broadcast), EncodeState (a step 2 for a state vector), Read (run a function on the Doc);
-// Loaded lists the documents in memory.
+// Options' zero value works (an in-memory store, default limits). To embed Tandem in an
+// application, mount the Server in the application's mux, under a prefix with http.StripPrefix
+// or Options.Prefix (see Example):
+//
+//	mux.Handle("/collab/", http.StripPrefix("/collab", srv))
+//
+// Go code reaches documents through the same actors as peers, so open sockets see every change:
+// Edit (a crdt transaction), ApplyUpdate (a v1 update), both returning once the change is
+// durable and broadcast; Read (run a function on the Doc), ReadJSON, ReadText, EncodeState (a
+// step 2 for a state vector); Loaded lists the documents in memory; SetAccess and Revoke change
+// the rights of open connections. WithPrincipal names the author of server-side edits.
+//
+// # Authentication and permissions
+//
+// Options.Authenticate maps a request (token from TokenFromRequest: ?token=, a Bearer header
+// or a cookie) to a Grant: a principal and an Access, read-write, read-only or denied. It runs
+// before the upgrade, outside every actor, bounded by Options.AuthorizeTimeout, and again every
+// Options.Reauthenticate while a socket is open. Plain HTTP requests are refused with 401/403.
+// WebSocket upgrades are accepted, sent the y-protocols auth message with the reason, then
+// closed with 4401/4403 (SPEC decision 6): an HTTP 401/403 reaches the y-websocket provider as
+// close 1006 and it retries forever, while 4400–4499 makes it stop. A browser Origin outside
+// Options.AllowedOrigins is refused the same way (4403).
+//
+// Read-only peers receive everything, may send sync step 1 (to sync), and may send awareness,
+// so their presence (cursor, name) shows to others. Every update they send, in a step 2 or an
+// update message, is dropped: never applied, stored or forwarded, and counted in
+// tandem_updates_refused_total{reason="read_only"}. They stay connected; their own client
+// keeps its local edits, which reach the server if they are later granted read-write (their
+// next step 2, after a reconnect, carries them). On the HTTP API they may GET but not POST.
+//
+// Server.SetAccess changes the access of a principal's open connections at once (downgrade to
+// read-only without reconnecting, or upgrade); Server.Revoke (AccessDenied) closes them with
+// 4403, which the provider does not retry. Re-authentication applies the hook's new answer the
+// same way (a refusal closes with 4401/4403).
+//
+// # Hooks
+//
+// Options.Hooks: OnConnect, OnDisconnect, OnUpdate (after the update is durable and
+// broadcast, with its principal and sequence number), OnLoad, OnUnload. They never run on an
+// actor: events go through one bounded queue (Options.HookQueueLen) that drops and counts
+// (tandem_hook_events_dropped_total) rather than block, and each call runs on its own
+// goroutine with a timeout (Options.HookTimeout), after which the dispatcher moves on. A slow
+// or failing hook delays or drops hook events, never documents.
+//
+// # Protection
+//
+// Every limit is an Options field; CloseTable lists the close codes. Messages above
+// MaxMessageBytes close with 4413; awareness states above MaxAwarenessStateBytes or too many
+// awareness clients with 4413; a document that would pass MaxDocumentBytes refuses the update
+// and closes its sender with 4413 ("document too large"; server-side edits get ErrTooLarge,
+// HTTP 413). MaxMessageRate and MaxByteRate are per-connection token buckets: a peer over them
+// is paced (the server stops reading from it; TCP pushes back), and one paced for more than
+// MaxThrottle in a row is closed with 1013, retry later, since an honest client that pasted a
+// lot should come back. MaxConnections and MaxConnectionsPerDoc refuse with 1013 too (the
+// provider backs off exponentially, up to its maxBackoffTime).
+//
+// # Observability
+//
+// /metrics serves Prometheus metrics (github.com/prometheus/client_golang) from
+// Options.Registry (nil: a registry of the server's own, with Go runtime and process metrics):
+// tandem_documents_loaded, tandem_connections, tandem_messages_received_total,
+// tandem_received_bytes_total, tandem_messages_sent_total, tandem_sent_bytes_total,
+// tandem_updates_appended_total, tandem_updates_durable_total, tandem_updates_refused_total,
+// tandem_append_duration_seconds (commit and fsync latency), tandem_actor_inbox_depth_max and
+// _total, tandem_slow_peer_closes_total, tandem_closes_total{code,reason},
+// tandem_connections_refused_total{reason}, tandem_throttled_total and the hook counters. No
+// label carries a document name or principal. Logs are structured (log/slog, Options.Logger)
+// and never include content, awareness states or tokens.
 //
 // A stock y-websocket client connects with
 //
@@ -25,11 +89,16 @@
 //
 //	/sync/<doc>                 WebSocket, y-websocket protocol (sync, awareness, auth)
 //	/healthz                    200 "ok", 503 while shutting down
+//	/metrics                    Prometheus text format (Options.DisableMetricsRoute turns it off)
 //	GET  /api/docs              stored documents (JSON)
-//	GET  /api/docs/<doc>        the document's content as JSON
+//	GET  /api/docs/<doc>        the document's content as JSON; ?root=R: one root;
+//	                            ?root=R&format=text: its text as text/plain
 //	GET  /api/docs/<doc>/update the state as a binary v1 update; ?sv=<base64url state vector>
 //	POST /api/docs/<doc>/update apply a binary v1 update; 204 once durable and broadcast
 //	GET  /api/docs/<doc>/history the op log as JSON (?from=&to=); ?at=<seq> the content then
+//
+// Every /api route goes through the same authentication as the WebSocket (401/403); POST needs
+// read-write access.
 //
 // Document names are 1–128 bytes of [A-Za-z0-9._~-] (see ValidName), taken from the request
 // path after percent-decoding; anything else is answered with HTTP 400 before any upgrade.
@@ -74,9 +143,10 @@
 //
 // Every close the server initiates uses a CloseReason; CloseTable lists them with their codes.
 // 4400–4499 are permanent refusals (the y-websocket provider stops reconnecting); 1001, 1011
-// and 1013 make it reconnect and resync. Refusals (Options.Authorize) accept the upgrade, send
-// the y-protocols auth message with the reason, then close with 4401 or 4403, since an HTTP
-// 401/403 makes the provider retry forever.
+// and 1013 make it reconnect and resync. 1013 has several causes (slow peer, rate limit,
+// connection limit); the close frame's reason text names it. Refusals (Options.Authenticate,
+// origins) accept the upgrade, send the y-protocols auth message with the reason, then close
+// with 4401 or 4403, since an HTTP 401/403 makes the provider retry forever.
 //
 // # Seams
 //
@@ -86,8 +156,12 @@
 //
 // # Concurrency
 //
-// Server's methods are safe for concurrent use. Document state is touched only by its actor
-// goroutine; the map of open documents is guarded by the one mutex in Server. Each connection's
+// Server's methods are safe for concurrent use. Document state (including each peer's access)
+// is touched only by its actor goroutine; the map of open documents and the connection counts
+// are guarded by the one mutex in Server. Authentication runs on the request's goroutine, and
+// re-authentication on one goroutine per connection that the handler waits for. Hooks run on
+// the dispatcher goroutine and one goroutine per call; Shutdown delivers the queued events
+// before returning, Close drops them. Each connection's
 // reader runs on its HTTP handler goroutine and its writer on a goroutine the handler waits for.
 // Shutdown and Close wait for every actor and connection goroutine.
 //
@@ -110,4 +184,11 @@
 //     update that only went pending records none.
 //   - Frames with trailing bytes after the message are refused (4400); the reference
 //     implementations ignore them, but no stock client writes them.
+//   - The document size limit is checked against an estimate: the stored bytes at load plus
+//     every update since, re-measured with a full encode when the estimate reaches the limit.
+//     An update is refused only if the measured size plus the update passes it.
+//   - An Edit cannot be rolled back: a panic in its function fails the document (peers get
+//     1011 and it reloads from the store, without the edit).
+//   - A hook call that ignores its ctx keeps running on its own goroutine after the timeout.
+//   - A read-only client's refused edits stay in its own Y.Doc; the server does not tell it.
 package docsync

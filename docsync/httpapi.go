@@ -22,6 +22,7 @@ import (
 //
 //	GET  /api/docs                      stored documents (JSON)
 //	GET  /api/docs/<doc>                the document's content as JSON, read through its actor
+//	GET  /api/docs/<doc>?root=R         one root as JSON; &format=text: its text (text/plain)
 //	GET  /api/docs/<doc>/update[?sv=…]  the state as a binary v1 update (sv: base64url state vector)
 //	POST /api/docs/<doc>/update         apply a binary v1 update; 204 once durable and broadcast
 //	GET  /api/docs/<doc>/history        the op log (JSON; ?from=&to= seq bounds)
@@ -32,17 +33,15 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rest string) {
 		http.Error(w, ErrInvalidName.Error(), http.StatusBadRequest)
 		return
 	}
-	if s.opts.Authorize != nil {
-		if _, err := s.authorize(r, name); err != nil {
-			code := http.StatusForbidden
-			if errors.Is(err, ErrUnauthenticated) {
-				code = http.StatusUnauthorized
-			}
-			http.Error(w, err.Error(), code)
-			return
-		}
+	grant, err := s.authenticate(r.Context(), r, name)
+	if err == nil && r.Method == http.MethodPost && grant.Access < AccessReadWrite {
+		err = errReadOnly
 	}
-	ctx := r.Context()
+	if err != nil {
+		http.Error(w, err.Error(), refusalStatus(err))
+		return
+	}
+	ctx := WithPrincipal(r.Context(), grant.Principal)
 	switch {
 	case name == "" && action == "":
 		if !allow(w, r, http.MethodGet) {
@@ -53,7 +52,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rest string) {
 		if !allow(w, r, http.MethodGet) {
 			return
 		}
-		s.apiJSON(ctx, w, name)
+		s.apiJSON(ctx, w, r, name)
 	case action == "update" && r.Method == http.MethodPost:
 		s.apiPostUpdate(ctx, w, r, name)
 	case action == "update":
@@ -110,18 +109,50 @@ func (s *Server) apiList(ctx context.Context, w http.ResponseWriter) {
 	writeJSON(w, out)
 }
 
-func (s *Server) apiJSON(ctx context.Context, w http.ResponseWriter, name string) {
-	var text string
+func (s *Server) apiJSON(ctx context.Context, w http.ResponseWriter, r *http.Request, name string) {
+	q := r.URL.Query()
+	root, format := q.Get("root"), q.Get("format")
+	if format != "" && format != "json" && format != "text" {
+		http.Error(w, "format: want json or text", http.StatusBadRequest)
+		return
+	}
+	if format == "text" && root == "" {
+		http.Error(w, "format=text needs root=<name>", http.StatusBadRequest)
+		return
+	}
+	var out string
 	err := s.Read(ctx, name, func(d *crdt.Doc) error {
-		text = lib0.StringifyJSON(d.ToJSON())
+		all := d.ToJSON()
+		if root == "" {
+			out = lib0.StringifyJSON(all)
+			return nil
+		}
+		v, ok := all[root]
+		if !ok {
+			return ErrNoRoot
+		}
+		if format == "text" {
+			str, isText := v.(string)
+			if !isText {
+				return ErrNoRoot
+			}
+			out = str
+			return nil
+		}
+		out = lib0.StringifyJSON(v)
 		return nil
 	})
 	if err != nil {
 		s.apiError(w, err)
 		return
 	}
+	if format == "text" {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, out)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
-	_, _ = io.WriteString(w, text+"\n")
+	_, _ = io.WriteString(w, out+"\n")
 }
 
 func (s *Server) apiGetUpdate(ctx context.Context, w http.ResponseWriter, r *http.Request, name string) {
@@ -249,8 +280,10 @@ func (s *Server) apiError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, ErrBadUpdate), errors.Is(err, ErrInvalidName), errors.Is(err, persistence.ErrInvalid):
 		code = http.StatusBadRequest
-	case errors.Is(err, persistence.ErrNotFound):
+	case errors.Is(err, persistence.ErrNotFound), errors.Is(err, ErrNoRoot):
 		code = http.StatusNotFound
+	case errors.Is(err, ErrTooLarge):
+		code = http.StatusRequestEntityTooLarge
 	case errors.Is(err, persistence.ErrCompacted):
 		code = http.StatusGone
 	case errors.Is(err, ErrClosed), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):

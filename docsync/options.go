@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tandemsync/tandem/persistence"
 )
@@ -24,7 +27,8 @@ type Store interface {
 	History(ctx context.Context, doc string, fromSeq, toSeq uint64) ([]persistence.Record, error)
 }
 
-// AuthorizeFunc decides whether a WebSocket or HTTP API request may use doc. It runs on the
+// AuthorizeFunc is the older form of AuthenticateFunc: it grants read-write access or
+// refuses. It decides whether a WebSocket or HTTP API request may use doc. It runs on the
 // request's goroutine before the document is joined, with ctx bounded by
 // Options.AuthorizeTimeout. It returns the authenticated principal (recorded with every update
 // the connection sends; "" is fine), or an error: errors wrapping ErrUnauthenticated close the
@@ -40,15 +44,52 @@ type Options struct {
 	Store Store
 	// Logger receives lifecycle and protocol-violation logs. Nil: slog.Default().
 	Logger *slog.Logger
-	// Authorize, if set, is consulted for every WebSocket and HTTP API request. Nil: everyone
-	// may read and write every document.
+	// Prefix is a path prefix the server's routes live under, e.g. "/collab" serves
+	// /collab/sync/<doc> and /collab/api/docs. Requests outside it get 404. Empty: the routes
+	// are at the root (use this with http.StripPrefix instead, if you prefer).
+	Prefix string
+
+	// Authenticate, if set, is consulted for every WebSocket and HTTP API request (see
+	// AuthenticateFunc) and decides the principal and its Access. Nil: Authorize, if set;
+	// otherwise everyone may read and write every document.
+	Authenticate AuthenticateFunc
+	// Authorize is the older, read-write-or-refuse hook, used only when Authenticate is nil.
 	Authorize AuthorizeFunc
-	// AuthorizeTimeout bounds Authorize. Zero: 10 s.
+	// AuthorizeTimeout bounds each call of Authenticate or Authorize; a call that overruns
+	// refuses the request (4403 / HTTP 403). Zero: 10 s.
 	AuthorizeTimeout time.Duration
-	// CheckOrigin decides whether a WebSocket upgrade from another origin is accepted. Nil:
-	// every origin is accepted (y-websocket apps are commonly served from another origin; put
-	// the policy in Authorize or here).
+	// Reauthenticate, if positive, re-runs Authenticate (or Authorize) for every open
+	// WebSocket at this interval: a refusal closes it with 4401/4403, a downgrade to
+	// AccessReadOnly takes effect without reconnecting. Zero: never (use Server.Revoke and
+	// Server.SetAccess for application events).
+	Reauthenticate time.Duration
+	// CheckOrigin decides whether a WebSocket upgrade from a browser origin is accepted; a
+	// refused origin is closed with 4403 after the upgrade. Nil: AllowedOrigins decides.
 	CheckOrigin func(r *http.Request) bool
+	// AllowedOrigins lists the browser origins allowed to open WebSockets, as
+	// "https://app.example.com", "https://*.example.com" or "*". Requests without an Origin
+	// header (non-browser clients) and same-host origins are always allowed. Empty (and
+	// CheckOrigin nil): every origin is accepted (y-websocket apps are commonly served from
+	// another origin; then put the policy in Authenticate).
+	AllowedOrigins []string
+
+	// Hooks are called on connection, disconnection, durable updates and document
+	// load/unload, outside every actor (see Hooks).
+	Hooks Hooks
+	// HookQueueLen is how many events may wait for the hook dispatcher; when it is full new
+	// events are dropped and counted (tandem_hook_events_dropped_total). Zero: 4096.
+	HookQueueLen int
+	// HookTimeout bounds each hook call (its ctx ends then; the dispatcher moves on). Zero:
+	// 5 s.
+	HookTimeout time.Duration
+
+	// Registry is where the server registers its Prometheus metrics, served at /metrics
+	// (one Server per registry: New fails on duplicate registration). Nil: a new registry of
+	// its own (with the Go runtime and process collectors).
+	Registry *prometheus.Registry
+	// DisableMetricsRoute stops ServeHTTP from serving /metrics (Server.MetricsHandler still
+	// works, to mount it elsewhere).
+	DisableMetricsRoute bool
 
 	// IdleTimeout is how long a document stays loaded after its last peer leaves. Zero: 30 s.
 	IdleTimeout time.Duration
@@ -80,9 +121,26 @@ type Options struct {
 	// AwarenessTimeout removes awareness states not renewed for this long. Zero: 30 s.
 	AwarenessTimeout time.Duration
 	// MaxMessageRate is how many messages per second one connection may send, on average
-	// (bursts up to twice as many are allowed); faster peers are closed with 4429. Zero: no
-	// limit.
+	// (token bucket, bursts up to twice as many). A peer over it is paced: the server pauses
+	// reading from it (TCP pushes back). A peer kept paused for more than MaxThrottle in a
+	// row is closed with 1013 (retry later). Zero: no limit.
 	MaxMessageRate float64
+	// MaxByteRate is how many message bytes per second one connection may send, on average
+	// (token bucket, bursts up to twice as many; a single message larger than that is let
+	// through and paid back afterwards). Enforced like MaxMessageRate. Zero: no limit.
+	MaxByteRate float64
+	// MaxThrottle is the longest the server paces a connection over its rates (summed over
+	// consecutive messages) before closing it with 1013. Zero: 2 s.
+	MaxThrottle time.Duration
+	// MaxDocumentBytes caps a document's size (its encoded state plus the updates applied
+	// since it was measured). An update that would pass it is refused and its sender closed
+	// with 4413 (a server-side edit gets ErrTooLarge, HTTP 413). Zero: 256 MiB.
+	MaxDocumentBytes int64
+	// MaxConnections caps the open WebSockets of the server; MaxConnectionsPerDoc those of
+	// one document. A connection over either is accepted and closed with 1013 (retry later).
+	// Zero: no limit.
+	MaxConnections       int
+	MaxConnectionsPerDoc int
 
 	// PingInterval is how often the server pings each peer. Zero: 30 s.
 	PingInterval time.Duration
@@ -122,6 +180,14 @@ func (o *Options) validate() error {
 		{"MaxAwarenessClients", o.MaxAwarenessClients < 0},
 		{"AwarenessTimeout", o.AwarenessTimeout < 0},
 		{"MaxMessageRate", o.MaxMessageRate < 0},
+		{"MaxByteRate", o.MaxByteRate < 0},
+		{"MaxThrottle", o.MaxThrottle < 0},
+		{"MaxDocumentBytes", o.MaxDocumentBytes < 0},
+		{"MaxConnections", o.MaxConnections < 0},
+		{"MaxConnectionsPerDoc", o.MaxConnectionsPerDoc < 0},
+		{"Reauthenticate", o.Reauthenticate < 0},
+		{"HookQueueLen", o.HookQueueLen < 0},
+		{"HookTimeout", o.HookTimeout < 0},
 		{"PingInterval", o.PingInterval < 0},
 		{"PongWait", o.PongWait < 0},
 		{"WriteTimeout", o.WriteTimeout < 0},
@@ -142,9 +208,19 @@ func (o Options) withDefaults() Options {
 	if o.AuthorizeTimeout <= 0 {
 		o.AuthorizeTimeout = 10 * time.Second
 	}
-	if o.CheckOrigin == nil {
-		o.CheckOrigin = func(*http.Request) bool { return true }
+	if o.HookQueueLen <= 0 {
+		o.HookQueueLen = 4096
 	}
+	if o.HookTimeout <= 0 {
+		o.HookTimeout = 5 * time.Second
+	}
+	if o.MaxThrottle <= 0 {
+		o.MaxThrottle = 2 * time.Second
+	}
+	if o.MaxDocumentBytes <= 0 {
+		o.MaxDocumentBytes = 256 << 20
+	}
+	o.Prefix = strings.TrimRight(o.Prefix, "/")
 	if o.IdleTimeout <= 0 {
 		o.IdleTimeout = 30 * time.Second
 	}

@@ -3,6 +3,7 @@ package docsync
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -32,6 +33,11 @@ var (
 	ErrUnauthenticated = errors.New("docsync: unauthenticated")
 	// ErrForbidden is the default refusal of an AuthorizeFunc (close code 4403, HTTP 403).
 	ErrForbidden = errors.New("docsync: forbidden")
+	// ErrTooLarge is returned for a server-side edit that would make the document larger
+	// than Options.MaxDocumentBytes (HTTP 413); the document is unchanged.
+	ErrTooLarge = errors.New("docsync: document too large")
+	// ErrNoRoot is returned by ReadText for a root that does not exist or holds no text.
+	ErrNoRoot = errors.New("docsync: no such text root")
 )
 
 // MaxNameLen is the longest document name, in bytes.
@@ -74,11 +80,16 @@ type Server struct {
 	stopping chan struct{}
 	stopOnce sync.Once
 
-	mu     sync.Mutex // guards docs and closed; the only mutex around document lookup
-	docs   map[string]*actor
-	closed bool
-	actors sync.WaitGroup // one per actor goroutine
-	conns  sync.WaitGroup // one per WebSocket handler
+	mu       sync.Mutex // guards docs, closed and the connection counts; the only mutex around document lookup
+	docs     map[string]*actor
+	closed   bool
+	nconns   int            // open WebSockets counted by acquireConn
+	docConns map[string]int // the same, per document
+
+	hooks   *hookQueue
+	metrics *metrics
+	actors  sync.WaitGroup // one per actor goroutine
+	conns   sync.WaitGroup // one per WebSocket handler
 }
 
 // New returns a Server configured by opts (zero fields take their defaults). It fails only for
@@ -93,25 +104,44 @@ func New(opts Options) (*Server, error) {
 		store:    opts.Store,
 		log:      opts.Logger,
 		docs:     map[string]*actor{},
+		docConns: map[string]int{},
 		stopping: make(chan struct{}),
 	}
+	m, err := newMetrics(s, opts.Registry)
+	if err != nil {
+		return nil, fmt.Errorf("docsync: registering metrics: %w", err)
+	}
+	s.metrics = m
 	if s.store == nil {
 		s.ownStore = persistence.NewMemoryStore()
 		s.store = s.ownStore
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.hooks = newHookQueue(s)
 	s.upgrader = websocket.Upgrader{
 		ReadBufferSize:  16 << 10,
 		WriteBufferSize: 16 << 10,
-		CheckOrigin:     opts.CheckOrigin,
+		// The origin is checked by serveSync, which refuses after the upgrade with 4403 so
+		// that the provider stops retrying (SPEC decision 6).
+		CheckOrigin: func(*http.Request) bool { return true },
 	}
 	return s, nil
 }
 
-// ServeHTTP routes /sync/<doc>, /healthz and /api/docs….
+// ServeHTTP routes /sync/<doc>, /healthz, /metrics and /api/docs…, under Options.Prefix.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
+	if s.opts.Prefix != "" {
+		rest, ok := strings.CutPrefix(p, s.opts.Prefix)
+		if !ok || (rest != "" && rest[0] != '/') {
+			http.NotFound(w, r)
+			return
+		}
+		p = rest
+	}
 	switch {
+	case p == "/metrics" && !s.opts.DisableMetricsRoute:
+		s.MetricsHandler().ServeHTTP(w, r)
 	case p == "/healthz":
 		s.serveHealth(w, r)
 	case strings.HasPrefix(p, "/sync/"):
@@ -210,10 +240,11 @@ func (s *Server) call(ctx context.Context, doc string, mk func(reply chan error)
 
 // ApplyUpdate applies a v1 update to doc as a server-side edit, loading the document if it is
 // not open. It returns once the update is durable and has been sent to every peer, or with
-// ErrBadUpdate (the document is unchanged). If ctx ends first the update may still be applied.
+// ErrBadUpdate or ErrTooLarge (the document is unchanged). If ctx ends first the update may
+// still be applied. The update is recorded as PrincipalFrom(ctx).
 func (s *Server) ApplyUpdate(ctx context.Context, doc string, update []byte) error {
 	return s.call(ctx, doc, func(reply chan error) any {
-		return applyMsg{update: update, reply: reply}
+		return applyMsg{user: PrincipalFrom(ctx), update: update, reply: reply}
 	})
 }
 
@@ -273,6 +304,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.Close()
 		return err
 	}
+	// Deliver the hook events queued so far, then stop the dispatcher.
+	s.hooks.stop()
+	select {
+	case <-s.hooks.done:
+	case <-ctx.Done():
+		s.Close()
+		return ctx.Err()
+	}
 	s.cancel()
 	return s.closeOwnStore()
 }
@@ -285,6 +324,8 @@ func (s *Server) Close() error {
 	s.cancel()
 	s.actors.Wait()
 	s.conns.Wait()
+	s.hooks.stop()
+	<-s.hooks.done
 	return s.closeOwnStore()
 }
 

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/tandemsync/tandem/docsync"
@@ -31,8 +32,17 @@ func runServe(ctx context.Context, args []string) error {
 	maxMsg := fs.Int64("max-message", 32<<20, "largest WebSocket message accepted, in bytes")
 	echo := fs.Bool("echo", false, "echo each durable update to its sender too (y-websocket v14 sync status)")
 	verbose := fs.Bool("v", false, "debug logging")
+	tlsCert := fs.String("tls-cert", "", "TLS certificate file (PEM); with --tls-key, serve HTTPS and wss://")
+	tlsKey := fs.String("tls-key", "", "TLS private key file (PEM)")
+	tokens := fs.String("tokens", "", "token file: one `TOKEN PRINCIPAL rw|ro` per line; clients send ?token=, a Bearer header or the tandem_token cookie (default: no authentication)")
+	origins := fs.String("allow-origin", "", "comma-separated browser origins allowed to open WebSockets, e.g. https://app.example.com,https://*.example.com (default: any)")
+	maxDoc := fs.Int64("max-doc-bytes", 256<<20, "largest document, in bytes")
+	maxConns := fs.Int("max-conns", 0, "most WebSocket connections in total (0: no limit)")
+	maxConnsDoc := fs.Int("max-conns-per-doc", 0, "most WebSocket connections per document (0: no limit)")
+	msgRate := fs.Float64("max-msg-rate", 0, "messages per second per connection, bursts of twice that (0: no limit)")
+	byteRate := fs.Float64("max-byte-rate", 0, "bytes per second per connection, bursts of twice that (0: no limit)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: tandem serve [--addr 127.0.0.1:8080] [--db ./tandem.db | --memory]")
+		fmt.Fprintln(fs.Output(), "usage: tandem serve [--addr 127.0.0.1:8080] [--db ./tandem.db | --memory] [--tls-cert F --tls-key F] [--tokens F]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -40,6 +50,23 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return errors.New("serve: --tls-cert and --tls-key go together")
+	}
+	var auth docsync.AuthenticateFunc
+	if *tokens != "" {
+		table, err := readTokens(*tokens)
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		auth = table.authenticate
+	}
+	var allowed []string
+	for _, o := range strings.Split(*origins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			allowed = append(allowed, o)
+		}
 	}
 
 	level := slog.LevelInfo
@@ -69,6 +96,14 @@ func runServe(ctx context.Context, args []string) error {
 		IdleTimeout:     *idle,
 		MaxMessageBytes: *maxMsg,
 		EchoUpdates:     *echo,
+
+		Authenticate:         auth,
+		AllowedOrigins:       allowed,
+		MaxDocumentBytes:     *maxDoc,
+		MaxConnections:       *maxConns,
+		MaxConnectionsPerDoc: *maxConnsDoc,
+		MaxMessageRate:       *msgRate,
+		MaxByteRate:          *byteRate,
 	})
 	if err != nil {
 		return errors.Join(fmt.Errorf("serve: %w", err), store.Close())
@@ -83,18 +118,30 @@ func runServe(ctx context.Context, args []string) error {
 	mux.Handle("/sync/", srv)
 	mux.Handle("/api/", srv)
 	mux.Handle("/healthz", srv)
+	mux.Handle("/metrics", srv)
 	mux.Handle("/", web.Handler())
 	httpSrv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "ws", "ws://"+ln.Addr().String()+"/sync/<doc>")
+	scheme := "ws"
+	if *tlsCert != "" {
+		scheme = "wss"
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "ws", scheme+"://"+ln.Addr().String()+"/sync/<doc>",
+		"auth", *tokens != "", "metrics", "/metrics")
 
 	serveErr := make(chan error, 1)
 	// The HTTP server stops when httpSrv.Shutdown runs below; this function waits for it via
 	// serveErr.
-	go func() { serveErr <- httpSrv.Serve(ln) }()
+	go func() {
+		if *tlsCert != "" {
+			serveErr <- httpSrv.ServeTLS(ln, *tlsCert, *tlsKey)
+			return
+		}
+		serveErr <- httpSrv.Serve(ln)
+	}()
 
 	var runErr error
 	select {

@@ -30,8 +30,9 @@ run(async (args) => {
     c.text.insert(0, 'C')
     await sleep(2)
   }
-  const onlineText = b.text.toString()
-  await converged([b, c], 10000, (s) => s.length === onlineText.length)
+  // b and c end with the base text plus their 40 characters (b's text read right after its
+  // loop may still lack some of c's characters in flight).
+  await converged([b, c], 10000, (s) => s.length === 'base text. '.length + 40)
   const aOffline = a.text.toString()
 
   const reconnectStart = Date.now()
