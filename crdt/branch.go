@@ -182,7 +182,7 @@ func (b *branch) listToJSON() []any {
 	out := []any{}
 	for it := b.start; it != nil; it = it.right {
 		if it.countable() && !it.deleted() {
-			for _, v := range it.content.values() {
+			for _, v := range it.content.values(it.length) {
 				out = append(out, valueJSON(v))
 			}
 		}
@@ -194,7 +194,7 @@ func (b *branch) listValues() []any {
 	var out []any
 	for it := b.start; it != nil; it = it.right {
 		if it.countable() && !it.deleted() {
-			out = append(out, it.content.values()...)
+			out = append(out, it.content.values(it.length)...)
 		}
 	}
 	return out
@@ -208,7 +208,7 @@ func (b *branch) listGet(i int) (any, bool) {
 	for it := b.start; it != nil; it = it.right {
 		if it.countable() && !it.deleted() {
 			if idx < it.length {
-				return it.content.values()[idx], true
+				return it.content.values(it.length)[idx], true
 			}
 			idx -= it.length
 		}
@@ -315,7 +315,7 @@ func (b *branch) listInsertAfter(tx *Transaction, ref *item, values []any) {
 			r := right.id
 			ro = &r
 		}
-		it := newItem(ID{d.clientID, d.store.getState(d.clientID)}, left, o, right, ro, b, nil, c)
+		it := newItem(ID{d.clientID, d.store.getState(d.clientID)}, left, o, right, ro, b, nil, c, contentLen(c))
 		it.integrate(tx, 0)
 		left = it
 		b.lastInserted = it
@@ -481,6 +481,9 @@ func sortJSKeys(keys []string) {
 // jsOrder returns keys (in insertion order) in JS property order: array indices ascending
 // first, then the others in insertion order.
 func jsOrder(keys []string) []string {
+	if len(keys) == 0 {
+		return nil
+	}
 	out := make([]string, 0, len(keys))
 	var idx []string
 	for _, k := range keys {
@@ -509,7 +512,7 @@ func (b *branch) mapGet(key string) (any, bool) {
 	if it == nil || it.deleted() {
 		return nil, false
 	}
-	vs := it.content.values()
+	vs := it.content.values(it.length)
 	if len(vs) == 0 {
 		return nil, false
 	}
@@ -547,7 +550,8 @@ func (b *branch) mapSetValue(tx *Transaction, key string, value any) {
 		o = &l
 	}
 	k := key
-	it := newItem(ID{d.clientID, d.store.getState(d.clientID)}, left, o, nil, nil, b, &k, valueContent(value))
+	c := valueContent(value)
+	it := newItem(ID{d.clientID, d.store.getState(d.clientID)}, left, o, nil, nil, b, &k, c, contentLen(c))
 	it.integrate(tx, 0)
 }
 

@@ -36,6 +36,8 @@ type updateEncoder interface {
 	// writeText writes String content, kept as UTF-16 code units. v1 turns each lone
 	// surrogate into U+FFFD; v2 joins the column in UTF-16 first (SPEC §1.3.4).
 	writeText(u []uint16)
+	// writeASCII writes String content whose code units are all below 0x80, one byte each.
+	writeASCII(b []byte)
 	writeParentInfo(isYKey bool)
 	writeTypeRef(ref uint8)
 	writeLen(n uint64)
@@ -63,6 +65,8 @@ type updateDecoder interface {
 	readString() (string, error)
 	// readText reads String content as UTF-16 code units (v2 may yield lone surrogates).
 	readText() ([]uint16, error)
+	// readTextContent reads the text of String content (not empty) as an item content.
+	readTextContent() (content, uint64, error)
 	readParentInfo() (bool, error)
 	readTypeRef() (uint8, error)
 	readLen() (uint64, error)

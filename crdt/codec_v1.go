@@ -3,6 +3,8 @@ package crdt
 import (
 	"bytes"
 	"fmt"
+	"unicode/utf8"
+	"unsafe"
 
 	"github.com/tandemsync/tandem/crdt/lib0"
 )
@@ -63,6 +65,9 @@ func (e *updateEncoderV1) writeClient(client uint64) { e.rest.WriteVarUint(clien
 func (e *updateEncoderV1) writeInfo(info byte)       { e.rest.WriteUint8(info) }
 func (e *updateEncoderV1) writeString(s string)      { e.rest.WriteVarString(s) }
 func (e *updateEncoderV1) writeText(u []uint16)      { e.rest.WriteVarStringUTF16(u) }
+
+// writeASCII writes the var-string whose UTF-8 bytes are b.
+func (e *updateEncoderV1) writeASCII(b []byte) { e.rest.WriteVarUint8Array(b) }
 
 func (e *updateEncoderV1) writeParentInfo(isYKey bool) {
 	if isYKey {
@@ -162,6 +167,27 @@ func (d *updateDecoderV1) readText() ([]uint16, error) {
 		return nil, codecError("string content", err)
 	}
 	return u, nil
+}
+
+// readTextContent reads a var-string as String content: ASCII text is copied as bytes, other
+// text is validated like ReadVarStringUTF16 and kept as UTF-16.
+func (d *updateDecoderV1) readTextContent() (content, uint64, error) {
+	b, err := d.rest.ReadVarUint8Array()
+	if err != nil {
+		return nil, 0, codecError("string content", err)
+	}
+	if len(b) == 0 {
+		return nil, 0, codecError("zero-length struct", nil)
+	}
+	if isASCII(b) {
+		c, n := newContentASCII(bytes.Clone(b))
+		return c, n, nil
+	}
+	if !utf8.Valid(b) {
+		return nil, 0, codecError("string content", fmt.Errorf("%w: invalid UTF-8 in var-string", lib0.ErrMalformed))
+	}
+	c, n := newContentString(lib0.UTF16(unsafe.String(&b[0], len(b))))
+	return c, n, nil
 }
 
 // readParentInfo reports whether the parent is a root name: Yjs treats 1 as a root name and

@@ -3,6 +3,7 @@ package crdt
 import (
 	"bytes"
 	"fmt"
+	"unsafe"
 
 	"github.com/tandemsync/tandem/crdt/lib0"
 )
@@ -96,6 +97,15 @@ func (e *updateEncoderV2) writeString(s string)      { e.strings.Write(s) }
 // writeText appends UTF-16 code units to the string column, which is joined in UTF-16 before
 // it becomes UTF-8 (SPEC §1.3.4).
 func (e *updateEncoderV2) writeText(u []uint16) { e.strings.WriteUTF16(u) }
+
+// writeASCII appends ASCII text to the string column (Write does not keep its argument).
+func (e *updateEncoderV2) writeASCII(b []byte) {
+	if len(b) == 0 {
+		e.strings.Write("")
+		return
+	}
+	e.strings.Write(unsafe.String(&b[0], len(b)))
+}
 
 func (e *updateEncoderV2) writeParentInfo(isYKey bool) {
 	if isYKey {
@@ -274,6 +284,18 @@ func (d *updateDecoderV2) readText() ([]uint16, error) {
 	return u, nil
 }
 
+func (d *updateDecoderV2) readTextContent() (content, uint64, error) {
+	u, err := d.readText()
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(u) == 0 {
+		return nil, 0, codecError("zero-length struct", nil)
+	}
+	c, n := newTextContentUnits(u)
+	return c, n, nil
+}
+
 func (d *updateDecoderV2) readParentInfo() (bool, error) {
 	v, err := d.parentInfo.Read()
 	if err != nil {
@@ -318,11 +340,16 @@ func (d *updateDecoderV2) readBuf() ([]byte, error) {
 	return bytes.Clone(b), nil
 }
 
-// readJSON reads an `any` value: v2 stores Embed and Format values that way.
+// readJSON reads an `any` value: v2 stores Embed and Format values that way. A value that has
+// no JSON text (undefined at top level, or a BigInt anywhere) is refused, because v1 writes
+// these values as JSON text and a Doc must be able to encode what it accepted (see Caveats).
 func (d *updateDecoderV2) readJSON() (any, error) {
 	v, err := d.rest.ReadAny()
 	if err != nil {
 		return nil, codecError("json", err)
+	}
+	if !lazyJSONWritable(v, true) {
+		return nil, codecError("json value has no JSON text (undefined or bigint)", nil)
 	}
 	return v, nil
 }

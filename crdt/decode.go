@@ -16,41 +16,59 @@ type decodedUpdate struct {
 	refs  clientTable[clientRefs]
 	roots []string // root names in the order the items name them
 	ds    *decodedDS
+
+	// Inline storage for the common small update (one client, one struct, a few delete
+	// ranges), so that decoding it allocates little besides its items.
+	refsBuf [1]clientEntry[clientRefs]
+	itemBuf [1]*item
+	dsBuf   decodedDS
 }
 
 // readUpdateRefs reads the struct section and the delete set of an update.
 func readUpdateRefs(d updateDecoder) (*decodedUpdate, error) {
+	u := &decodedUpdate{}
+	if err := u.read(d); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// read reads the struct section and the delete set of an update into u, which must be zero.
+func (u *decodedUpdate) read(d updateDecoder) error {
 	r := d.restDecoder()
 	numClients, err := r.ReadVarUint()
 	if err != nil {
-		return nil, codecError("client count", err)
+		return codecError("client count", err)
 	}
-	u := &decodedUpdate{}
+	u.refs.entries = u.refsBuf[:0]
 	var seenRoot map[string]bool
 	for ci := uint64(0); ci < numClients; ci++ {
 		numStructs, err := r.ReadVarUint()
 		if err != nil {
-			return nil, codecError("struct count", err)
+			return codecError("struct count", err)
 		}
 		client, err := d.readClient()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if client > maxSafeInt {
-			return nil, codecError("client id beyond 2^53-1", nil)
+			return codecError("client id beyond 2^53-1", nil)
 		}
 		clock, err := r.ReadVarUint()
 		if err != nil {
-			return nil, codecError("first clock", err)
+			return codecError("first clock", err)
 		}
 		if u.refs.find(client) >= 0 {
-			return nil, codecError("client appears in two blocks", nil)
+			return codecError("client appears in two blocks", nil)
 		}
 		ci := u.refs.put(client, clientRefs{})
+		if ci == 0 && numStructs == 1 {
+			u.refs.entries[0].v.refs = u.itemBuf[:0]
+		}
 		for si := uint64(0); si < numStructs; si++ {
 			info, err := d.readInfo()
 			if err != nil {
-				return nil, err
+				return err
 			}
 			id := ID{client, clock}
 			var st *item
@@ -58,43 +76,42 @@ func readUpdateRefs(d updateDecoder) (*decodedUpdate, error) {
 			case ref == refGC:
 				n, err := d.readLen()
 				if err != nil {
-					return nil, err
+					return err
 				}
 				st = newGC(id, n)
 			case ref == refSkip:
 				if info != refSkip {
-					return nil, codecError("skip with flag bits", nil)
+					return codecError("skip with flag bits", nil)
 				}
 				n, err := r.ReadVarUint()
 				if err != nil {
-					return nil, codecError("skip length", err)
+					return codecError("skip length", err)
 				}
 				st = newSkip(id, n)
 			case ref > refSkip:
-				return nil, codecError("content ref", nil)
+				return codecError("content ref", nil)
 			default:
 				st, err = readItem(d, info, id, u, &seenRoot)
 				if err != nil {
-					return nil, err
+					return err
 				}
 			}
 			if st.length == 0 {
-				return nil, codecError("zero-length struct", nil)
+				return codecError("zero-length struct", nil)
 			}
 			if st.length > maxSafeInt || clock+st.length > maxSafeInt {
-				return nil, codecError("clock beyond 2^53-1", nil)
+				return codecError("clock beyond 2^53-1", nil)
 			}
 			clock += st.length
 			cr := &u.refs.entries[ci].v
 			cr.refs = append(cr.refs, st)
 		}
 	}
-	ds, err := readDeleteSet(d)
-	if err != nil {
-		return nil, err
+	if err := readDeleteSetInto(d, &u.dsBuf); err != nil {
+		return err
 	}
-	u.ds = ds
-	return u, nil
+	u.ds = &u.dsBuf
+	return nil
 }
 
 // readItem reads one Item after its info byte.
@@ -130,7 +147,7 @@ func readItem(d updateDecoder, info byte, id ID, u *decodedUpdate, seenRoot *map
 			if err != nil {
 				return nil, err
 			}
-			it.pref = &parentRef{name: name, isRoot: true}
+			it.setPref(parentRef{name: name, isRoot: true})
 			if !(*seenRoot)[name] {
 				if *seenRoot == nil {
 					*seenRoot = map[string]bool{}
@@ -146,7 +163,7 @@ func readItem(d updateDecoder, info byte, id ID, u *decodedUpdate, seenRoot *map
 			if p.Client == id.Client && p.Clock >= id.Clock {
 				return nil, codecError("parent not before the item", nil)
 			}
-			it.pref = &parentRef{id: p}
+			it.setPref(parentRef{id: p})
 		}
 		if info&0x20 != 0 {
 			key, err := d.readString()
@@ -156,12 +173,12 @@ func readItem(d updateDecoder, info byte, id ID, u *decodedUpdate, seenRoot *map
 			it.setParentSub(key, true)
 		}
 	}
-	c, err := readItemContent(d, info)
+	c, n, err := readItemContent(d, info)
 	if err != nil {
 		return nil, err
 	}
 	it.content = c
-	it.length = c.length()
+	it.length = n
 	if c.countable() {
 		it.flags |= flagCountable
 	}

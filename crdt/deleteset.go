@@ -12,6 +12,18 @@ type dsRange struct{ clock, len uint64 }
 // deleteSet maps a client to its deleted ranges.
 type deleteSet struct {
 	clients map[uint64][]dsRange
+	added   int    // ranges added since the last reset
+	first   uint64 // the client of the first range added since the last reset
+	several bool   // ranges of more than one client were added since the last reset
+}
+
+// sole returns the only client with ranges when every range since the last reset was added
+// for one client, so that callers can skip iterating the map.
+func (ds *deleteSet) sole() (uint64, bool) {
+	if ds.added == 0 || ds.several {
+		return 0, false
+	}
+	return ds.first, true
 }
 
 func newDeleteSet() *deleteSet { return &deleteSet{} }
@@ -21,12 +33,49 @@ func (ds *deleteSet) add(client, clock, length uint64) {
 		ds.clients = make(map[uint64][]dsRange)
 	}
 	ds.clients[client] = append(ds.clients[client], dsRange{clock, length})
+	if ds.added == 0 {
+		ds.first = client
+	} else if client != ds.first {
+		ds.several = true
+	}
+	ds.added++
 }
 
-func (ds *deleteSet) empty() bool { return len(ds.clients) == 0 }
+// empty reports whether ds holds no range (a client may map to an empty slice after reset).
+func (ds *deleteSet) empty() bool {
+	for _, rs := range ds.clients {
+		if len(rs) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// reset empties ds, keeping the per-client slices of a few clients for reuse.
+func (ds *deleteSet) reset() {
+	if ds.added == 0 {
+		return // every slice is empty already
+	}
+	ds.added, ds.several = 0, false
+	if len(ds.clients) > 8 {
+		ds.clients = nil
+		return
+	}
+	for c, rs := range ds.clients {
+		if cap(rs) > 256 {
+			delete(ds.clients, c)
+		} else {
+			ds.clients[c] = rs[:0]
+		}
+	}
+}
 
 // sortAndMerge sorts each client's ranges by clock and merges overlapping or touching ones.
 func (ds *deleteSet) sortAndMerge() {
+	if c, ok := ds.sole(); ok {
+		ds.clients[c] = sortAndMergeRanges(ds.clients[c])
+		return
+	}
 	for c, rs := range ds.clients {
 		ds.clients[c] = sortAndMergeRanges(rs)
 	}
@@ -76,6 +125,12 @@ func sortedClientsDesc[V any](m map[uint64]V) []uint64 {
 
 // write writes the delete set, clients descending, ranges as stored.
 func (ds *deleteSet) write(e dsEncoder) {
+	if c, ok := ds.sole(); ok {
+		r := e.restEncoder()
+		r.WriteVarUint(1)
+		ds.writeClient(e, c, ds.clients[c])
+		return
+	}
 	n := 0
 	for _, rs := range ds.clients {
 		if len(rs) > 0 {
@@ -84,18 +139,25 @@ func (ds *deleteSet) write(e dsEncoder) {
 	}
 	r := e.restEncoder()
 	r.WriteVarUint(uint64(n))
+	if n == 0 {
+		return
+	}
 	for _, c := range sortedClientsDesc(ds.clients) {
-		rs := ds.clients[c]
-		if len(rs) == 0 {
-			continue
+		if rs := ds.clients[c]; len(rs) > 0 {
+			ds.writeClient(e, c, rs)
 		}
-		e.resetDsCurVal()
-		r.WriteVarUint(c)
-		r.WriteVarUint(uint64(len(rs)))
-		for _, x := range rs {
-			e.writeDsClock(x.clock)
-			e.writeDsLen(x.len)
-		}
+	}
+}
+
+// writeClient writes the ranges of one client.
+func (ds *deleteSet) writeClient(e dsEncoder, c uint64, rs []dsRange) {
+	r := e.restEncoder()
+	e.resetDsCurVal()
+	r.WriteVarUint(c)
+	r.WriteVarUint(uint64(len(rs)))
+	for _, x := range rs {
+		e.writeDsClock(x.clock)
+		e.writeDsLen(x.len)
 	}
 }
 
@@ -135,41 +197,59 @@ func (ds *deleteSet) isDeleted(id ID) bool {
 type decodedDS struct {
 	clients []uint64
 	ranges  [][]dsRange
+
+	clientBuf [1]uint64    // inline storage for a one-client delete set
+	rangesBuf [1][]dsRange // (readDeleteSetInto)
+	rangeBuf  [2]dsRange
 }
 
 // readDeleteSet reads a whole delete set without touching any document.
 func readDeleteSet(d dsDecoder) (*decodedDS, error) {
+	out := &decodedDS{}
+	if err := readDeleteSetInto(d, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// readDeleteSetInto reads a whole delete set into out, which must be zero.
+func readDeleteSetInto(d dsDecoder, out *decodedDS) error {
 	r := d.restDecoder()
 	n, err := r.ReadVarUint()
 	if err != nil {
-		return nil, codecError("delete set client count", err)
+		return codecError("delete set client count", err)
 	}
-	out := &decodedDS{}
+	if n == 1 {
+		out.clients, out.ranges = out.clientBuf[:0], out.rangesBuf[:0]
+	}
 	for i := uint64(0); i < n; i++ {
 		d.resetDsCurVal()
 		client, err := r.ReadVarUint()
 		if err != nil {
-			return nil, codecError("delete set client", err)
+			return codecError("delete set client", err)
 		}
 		nr, err := r.ReadVarUint()
 		if err != nil {
-			return nil, codecError("delete set range count", err)
+			return codecError("delete set range count", err)
 		}
 		var rs []dsRange
+		if n == 1 {
+			rs = out.rangeBuf[:0]
+		}
 		for j := uint64(0); j < nr; j++ {
 			clock, err := d.readDsClock()
 			if err != nil {
-				return nil, err
+				return err
 			}
 			l, err := d.readDsLen()
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if l == 0 {
-				return nil, codecError("zero-length delete set range", nil)
+				return codecError("zero-length delete set range", nil)
 			}
 			if clock > maxSafeInt || l > maxSafeInt || clock+l > maxSafeInt {
-				return nil, codecError("delete set range beyond 2^53-1", nil)
+				return codecError("delete set range beyond 2^53-1", nil)
 			}
 			rs = append(rs, dsRange{clock, l})
 		}
@@ -178,7 +258,7 @@ func readDeleteSet(d dsDecoder) (*decodedDS, error) {
 			out.ranges = append(out.ranges, rs)
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // applyDeleteSet deletes what ds names and returns the ranges it could not apply yet as a

@@ -18,6 +18,16 @@
 // Yjs (item, origin, rightOrigin, parentSub, struct store, delete set, getMissing, integrate,
 // splitItem, mergeWith) so that the code reads beside the Yjs sources.
 //
+// # Memory
+//
+// An item takes 112 bytes; the fields few items need (a map key, an unresolved parent) sit
+// behind one pointer. String content is a single pointer to the item's code units (ASCII text
+// one byte per unit, other text UTF-16), so it needs no allocation of its own; runs that merge
+// append into spare room the run owns, so sequential typing is amortised O(1) per character.
+// Deleted content stores nothing. Transactions, their delete set, the update encoder and the
+// decoding scratch of ApplyUpdate are reused from one call to the next. A document loaded from
+// the automerge-paper trace's state holds about 4.7 times the state's encoded size.
+//
 // # Concurrency
 //
 // A Doc is not safe for concurrent use: its owner serializes all calls (one goroutine per
@@ -31,13 +41,19 @@
 //     performed: a Doc authors nothing on remote updates. A Yjs document holding a typed or
 //     nested Y.Text with formatting may therefore delete redundant format items that a Doc keeps;
 //     content is the same, encoded bytes may differ.
-//   - Search markers are not implemented: local text and list edits walk the list from its
-//     start. The one visible difference from Yjs is described in the spec (§3.8.6).
+//   - Search markers are not implemented: local text and list edits walk the list from the
+//     position of the previous edit (a single cached position per type), or from its start once
+//     the type has ever held formatting. The one visible difference from Yjs is described in
+//     the spec (§3.8.6).
 //   - Pending structs are retried as in Yjs, plus in one case Yjs misses: when structs that
 //     just went pending and structs already pending wait for each other (each arrived before
 //     the other), Yjs never retries and stays pending for ever; a Doc retries when the pending
 //     update holds the next struct of some client, so every delivery order converges. The
 //     golden vectors' pending steps are unaffected.
 //   - Subdocuments are kept as SubDoc values (guid and options); they are never loaded.
+//   - Decoding is stricter than Yjs where Yjs accepts input it never writes (SPEC §1.5 and
+//     §1.6). In addition, a v2 update whose Embed or Format value has no JSON text (undefined
+//     as the value itself, or a BigInt anywhere in it) is refused whole: v1 writes these values
+//     as JSON text, and Yjs accepts such an update but then throws when it encodes its state.
 //   - Yjs's UndoManager bookkeeping (keep, redone) is not implemented.
 package crdt

@@ -1,6 +1,10 @@
 package crdt
 
-import "math/rand/v2"
+import (
+	"math/rand/v2"
+
+	"github.com/tandemsync/tandem/crdt/lib0"
+)
 
 // Options configures a Doc. The zero value is ready to use.
 type Options struct {
@@ -22,6 +26,17 @@ type Doc struct {
 	shareOrder []string
 	tx         *Transaction
 	handlers   []*updateHandler
+
+	spareTx    *Transaction    // a finished transaction kept for reuse (newTransaction)
+	spareApply *applyScratch   // decoding scratch kept for reuse (ApplyUpdateWithOrigin)
+	updateEnc  updateEncoderV1 // reused to encode each transaction's update (cleanup)
+}
+
+// applyScratch holds what ApplyUpdateWithOrigin decodes into.
+type applyScratch struct {
+	dec updateDecoderV1
+	ld  lib0.Decoder
+	u   decodedUpdate
 }
 
 type updateHandler struct {
@@ -80,11 +95,24 @@ func (d *Doc) ApplyUpdateV2(update []byte) error {
 
 // ApplyUpdateWithOrigin applies a v1 update; origin is passed to OnUpdate handlers.
 func (d *Doc) ApplyUpdateWithOrigin(update []byte, origin any) error {
-	u, err := readUpdateRefs(newUpdateDecoderV1(update))
-	if err != nil {
+	// The decoder and the decoded update live in a scratch the Doc reuses; a nested call
+	// (from an update handler) gets its own.
+	sc := d.spareApply
+	d.spareApply = nil
+	if sc == nil {
+		sc = &applyScratch{}
+	}
+	sc.ld = *lib0.NewDecoder(update)
+	sc.dec.rest = &sc.ld
+	u := &sc.u
+	if err := u.read(&sc.dec); err != nil {
+		*sc = applyScratch{}
+		d.spareApply = sc
 		return err
 	}
 	d.transact(origin, false, func(tx *Transaction) { d.readUpdate(tx, u) })
+	*sc = applyScratch{} // drop every reference into the update and its items
+	d.spareApply = sc
 	return nil
 }
 
@@ -181,7 +209,7 @@ func (d *Doc) ToJSON() map[string]any {
 			isText := false
 			for it := b.start; it != nil; it = it.right {
 				switch it.content.(type) {
-				case *contentString, *contentFormat, *contentEmbed:
+				case contentString, contentASCII, *contentFormat, *contentEmbed:
 					isText = true
 				}
 			}

@@ -46,22 +46,22 @@ func writeStruct(e updateEncoder, d *Doc, it *item, offset uint64) {
 		case it.parent != nil:
 			e.writeParentInfo(false)
 			e.writeLeftID(it.parent.item.id)
-		case it.pref != nil && it.pref.isRoot:
+		case it.pref() != nil && it.pref().isRoot:
 			e.writeParentInfo(true)
-			e.writeString(it.pref.name)
-		case it.pref != nil:
+			e.writeString(it.pref().name)
+		case it.pref() != nil:
 			e.writeParentInfo(false)
-			e.writeLeftID(it.pref.id)
+			e.writeLeftID(it.pref().id)
 		default:
 			// An Item without any parent information never reaches an encoder.
 			e.writeParentInfo(true)
 			e.writeString("")
 		}
 		if it.has(flagParentSub) {
-			e.writeString(it.parentSub)
+			e.writeString(it.parentSub())
 		}
 	}
-	it.content.write(e, offset)
+	it.content.write(e, it.length, offset)
 }
 
 // writeStructs writes one client block: structs from clock on.

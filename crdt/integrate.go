@@ -35,6 +35,7 @@ func integrateStructs(tx *Transaction, s *structStore, table *clientTable[client
 		for len(ids) > 0 {
 			t := refsOf(ids[len(ids)-1])
 			if t != nil && t.i < len(t.refs) {
+				s.reserve(ids[len(ids)-1], len(t.refs)-t.i)
 				return t
 			}
 			ids = ids[:len(ids)-1]

@@ -1,5 +1,10 @@
 package crdt
 
+import (
+	"math"
+	"unsafe"
+)
+
 // Structs (SPEC §2.1–2.2, §3.0). Yjs has three struct classes: Item, GC and Skip. Here one Go
 // type, item, carries all three, told apart by a flag: a GC or Skip uses only id and length.
 // Keeping one type means the struct store is a plain []*item per client and the integration
@@ -35,10 +40,56 @@ type item struct {
 	rightOrigin ID // valid when flagRightOrigin
 	left, right *item
 	parent      *branch
-	pref        *parentRef // decoded parent, until getMissing resolves it
-	parentSub   string     // valid when flagParentSub
+	ext         *itemExt // rare fields; nil for most items
 	content     content
 	flags       uint16
+	// scap, for String content, is how many units starting at the content's first one this
+	// item owns and may append into when runs merge; at most its length means no spare room.
+	scap uint32
+}
+
+// itemExt holds the fields most items lack: the decoded parent of an item that getMissing has
+// not resolved yet, and the map key. Split halves share it, so it is written only while the
+// item is not yet integrated (decoding, getMissing, newItem).
+type itemExt struct {
+	pref    parentRef
+	hasPref bool
+	sub     string // valid when flagParentSub
+}
+
+// extMut returns the item's ext, allocating it.
+func (it *item) extMut() *itemExt {
+	if it.ext == nil {
+		it.ext = &itemExt{}
+	}
+	return it.ext
+}
+
+// pref returns the decoded parent until getMissing resolves it, or nil.
+func (it *item) pref() *parentRef {
+	if it.ext != nil && it.ext.hasPref {
+		return &it.ext.pref
+	}
+	return nil
+}
+
+func (it *item) setPref(p parentRef) {
+	e := it.extMut()
+	e.pref, e.hasPref = p, true
+}
+
+func (it *item) clearPref() {
+	if it.ext != nil && it.ext.hasPref {
+		it.ext.pref, it.ext.hasPref = parentRef{}, false
+	}
+}
+
+// parentSub returns the map key of the item ("" when flagParentSub is unset).
+func (it *item) parentSub() string {
+	if it.ext != nil {
+		return it.ext.sub
+	}
+	return ""
 }
 
 func (it *item) has(f uint16) bool { return it.flags&f != 0 }
@@ -78,8 +129,12 @@ func (it *item) setRightOrigin(id ID) {
 }
 
 func (it *item) setParentSub(key string, ok bool) {
-	it.parentSub = key
 	it.set(flagParentSub, ok)
+	if ok {
+		it.extMut().sub = key
+	} else if it.ext != nil {
+		it.ext.sub = ""
+	}
 }
 
 func newGC(id ID, length uint64) *item {
@@ -91,8 +146,9 @@ func newSkip(id ID, length uint64) *item {
 }
 
 // newItem builds an Item from its content; left and right are the current neighbours.
-func newItem(id ID, left *item, origin *ID, right *item, rightOrigin *ID, parent *branch, parentSub *string, c content) *item {
-	it := &item{id: id, left: left, right: right, parent: parent, content: c, length: c.length()}
+// n is the content's length (contentLen for the kinds that know it).
+func newItem(id ID, left *item, origin *ID, right *item, rightOrigin *ID, parent *branch, parentSub *string, c content, n uint64) *item {
+	it := &item{id: id, left: left, right: right, parent: parent, content: c, length: n}
 	if origin != nil {
 		it.setOrigin(*origin)
 	}
@@ -129,11 +185,11 @@ func splitItem(tx *Transaction, left *item, diff uint64) *item {
 		left:        left,
 		right:       left.right,
 		parent:      left.parent,
-		pref:        left.pref,
-		parentSub:   left.parentSub,
+		ext:         left.ext,
 		rightOrigin: left.rightOrigin,
-		content:     left.content.splice(diff),
 	}
+	left.content, r.content = left.content.splice(left.length, diff)
+	left.scap = 0 // the units after diff now belong to r
 	r.setOrigin(ID{c, k + diff - 1})
 	r.flags |= left.flags & (flagRightOrigin | flagParentSub | flagDeleted | flagKeep)
 	if r.content.countable() {
@@ -148,10 +204,42 @@ func splitItem(tx *Transaction, left *item, diff uint64) *item {
 		tx.mergeStructs = append(tx.mergeStructs, r)
 	}
 	if r.has(flagParentSub) && r.right == nil && r.parent != nil {
-		r.parent.mapSet(r.parentSub, r)
+		r.parent.mapSet(r.parentSub(), r)
 	}
 	left.length = diff
 	return r
+}
+
+// appendUnits appends add to the String content c of it, in place when it owns the room.
+func (it *item) appendUnits(c contentString, add []uint16) {
+	n := it.length
+	need := n + uint64(len(add))
+	if uint64(it.scap) >= need {
+		copy(unsafe.Slice(c.p, need)[n:], add)
+		return
+	}
+	buf := append(c.units(n)[:n:n], add...)
+	it.content = contentString{&buf[0]}
+	it.scap = 0
+	if uint64(cap(buf)) <= math.MaxUint32 {
+		it.scap = uint32(cap(buf))
+	}
+}
+
+// appendBytes appends add to the ASCII content c of it, in place when it owns the room.
+func (it *item) appendBytes(c contentASCII, add []byte) {
+	n := it.length
+	need := n + uint64(len(add))
+	if uint64(it.scap) >= need {
+		copy(unsafe.Slice(c.p, need)[n:], add)
+		return
+	}
+	buf := append(c.bytes(n)[:n:n], add...)
+	it.content = contentASCII{&buf[0]}
+	it.scap = 0
+	if uint64(cap(buf)) <= math.MaxUint32 {
+		it.scap = uint32(cap(buf))
+	}
 }
 
 // mergeWith lets it absorb right when Yjs would (SPEC §3.3), and reports whether it did.
@@ -175,8 +263,36 @@ func (it *item) mergeWith(right *item) bool {
 	if it.deleted() != right.deleted() {
 		return false
 	}
-	if !it.content.mergeWith(right.content) {
-		return false
+	switch ls := it.content.(type) {
+	case contentString:
+		switch rs := right.content.(type) {
+		case contentString:
+			it.appendUnits(ls, rs.units(right.length))
+		case contentASCII:
+			it.appendUnits(ls, textUnits(nil, rs, right.length))
+		default:
+			return false
+		}
+	case contentASCII:
+		switch rs := right.content.(type) {
+		case contentASCII:
+			it.appendBytes(ls, rs.bytes(right.length))
+		case contentString:
+			// widen the run: non-ASCII text joins it
+			u := textUnits(make([]uint16, 0, it.length+right.length), ls, it.length)
+			u = append(u, rs.units(right.length)...)
+			it.content = contentString{&u[0]}
+			it.scap = 0
+			if uint64(cap(u)) <= math.MaxUint32 {
+				it.scap = uint32(cap(u))
+			}
+		default:
+			return false
+		}
+	default:
+		if !it.content.mergeWith(right.content) {
+			return false
+		}
 	}
 	if right.keep() {
 		it.flags |= flagKeep
@@ -213,7 +329,8 @@ func (it *item) gc(s *structStore, parentGCd bool) {
 	if parentGCd {
 		s.replaceStruct(it, newGC(it.id, it.length))
 	} else {
-		it.content = &contentDeleted{n: it.length}
+		it.content = contentDeleted{}
+		it.scap = 0
 	}
 }
 
@@ -228,8 +345,9 @@ func (it *item) getMissing(tx *Transaction, s *structStore) (uint64, bool) {
 	if it.has(flagRightOrigin) && it.rightOrigin.Client != c && it.rightOrigin.Clock >= s.getState(it.rightOrigin.Client) {
 		return it.rightOrigin.Client, true
 	}
-	if it.pref != nil && !it.pref.isRoot && it.pref.id.Client != c && it.pref.id.Clock >= s.getState(it.pref.id.Client) {
-		return it.pref.id.Client, true
+	pref := it.pref()
+	if pref != nil && !pref.isRoot && pref.id.Client != c && pref.id.Clock >= s.getState(pref.id.Client) {
+		return pref.id.Client, true
 	}
 	if it.has(flagOrigin) {
 		it.left = s.getItemCleanEnd(tx, it.origin)
@@ -242,27 +360,27 @@ func (it *item) getMissing(tx *Transaction, s *structStore) (uint64, bool) {
 	switch {
 	case (it.left != nil && it.left.isGC()) || (it.right != nil && it.right.isGC()):
 		it.parent = nil
-		it.pref = nil
-	case it.pref == nil && it.parent == nil:
+		it.clearPref()
+	case pref == nil && it.parent == nil:
 		if it.left != nil && it.left.isItem() {
 			it.parent = it.left.parent
-			it.setParentSub(it.left.parentSub, it.left.has(flagParentSub))
+			it.setParentSub(it.left.parentSub(), it.left.has(flagParentSub))
 		} else if it.right != nil && it.right.isItem() {
 			it.parent = it.right.parent
-			it.setParentSub(it.right.parentSub, it.right.has(flagParentSub))
+			it.setParentSub(it.right.parentSub(), it.right.has(flagParentSub))
 		}
-	case it.pref != nil && it.pref.isRoot:
-		it.parent = tx.doc.getRoot(it.pref.name)
-		it.pref = nil
-	case it.pref != nil:
+	case pref != nil && pref.isRoot:
+		it.parent = tx.doc.getRoot(pref.name)
+		it.clearPref()
+	case pref != nil:
 		it.parent = nil
-		p := s.getItem(it.pref.id)
+		p := s.getItem(pref.id)
 		if p != nil && p.isItem() {
 			if ct, ok := p.content.(*contentType); ok {
 				it.parent = ct.t
 			}
 		}
-		it.pref = nil
+		it.clearPref()
 	}
 	return 0, false
 }
@@ -283,7 +401,8 @@ func (it *item) integrate(tx *Transaction, offset uint64) {
 		it.id.Clock += offset
 		it.left = s.getItemCleanEnd(tx, ID{it.id.Client, it.id.Clock - 1})
 		it.setOrigin(it.left.lastID())
-		it.content = it.content.splice(offset)
+		_, it.content = it.content.splice(it.length, offset)
+		it.scap = 0
 		it.length -= offset
 	}
 	if it.parent == nil {
@@ -299,7 +418,7 @@ func (it *item) integrate(tx *Transaction, offset uint64) {
 		case left != nil:
 			o = left.right
 		case it.has(flagParentSub):
-			o = p.m[it.parentSub]
+			o = p.m[it.parentSub()]
 			for o != nil && o.left != nil {
 				o = o.left
 			}
@@ -344,7 +463,7 @@ func (it *item) integrate(tx *Transaction, offset uint64) {
 	} else {
 		var r *item
 		if it.has(flagParentSub) {
-			r = p.m[it.parentSub]
+			r = p.m[it.parentSub()]
 			for r != nil && r.left != nil {
 				r = r.left
 			}
@@ -357,7 +476,7 @@ func (it *item) integrate(tx *Transaction, offset uint64) {
 	if it.right != nil {
 		it.right.left = it
 	} else if it.has(flagParentSub) {
-		p.mapSet(it.parentSub, it)
+		p.mapSet(it.parentSub(), it)
 		if it.left != nil {
 			it.left.delete(tx)
 		}

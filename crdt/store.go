@@ -145,6 +145,21 @@ func (s *structStore) getItemCleanEnd(tx *Transaction, id ID) *item {
 	return it
 }
 
+// reserve makes room for n more structs of client, so that integrating a large update grows
+// the client's slice once instead of by repeated doubling.
+func (s *structStore) reserve(client uint64, n int) {
+	if n < 16 {
+		return
+	}
+	ss := s.clients[client]
+	if cap(ss)-len(ss) >= n {
+		return
+	}
+	grown := make([]*item, len(ss), len(ss)+n)
+	copy(grown, ss)
+	s.clients[client] = grown
+}
+
 // addStruct appends a struct at the end of its client's slice.
 func (s *structStore) addStruct(it *item) {
 	s.clients[it.id.Client] = append(s.clients[it.id.Client], it)
@@ -172,8 +187,8 @@ func (s *structStore) tryToMergeWithLefts(client uint64, pos int) int {
 		if !left.mergeWith(right) {
 			break
 		}
-		if right.isItem() && right.has(flagParentSub) && right.parent != nil && right.parent.m[right.parentSub] == right {
-			right.parent.m[right.parentSub] = left
+		if right.isItem() && right.has(flagParentSub) && right.parent != nil && right.parent.m[right.parentSub()] == right {
+			right.parent.m[right.parentSub()] = left
 		}
 		if p := right.parent; right.isItem() && p != nil && p.mp == right {
 			// the marker's item is absorbed: point at the merged item

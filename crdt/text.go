@@ -65,11 +65,11 @@ func (a *attrs) del(k string) {
 	}
 }
 
-func (a *attrs) clone() *attrs {
+func (a *attrs) clone() attrs {
 	if len(a.keys) == 0 {
-		return &attrs{}
+		return attrs{}
 	}
-	c := &attrs{keys: append([]string(nil), a.keys...), m: make(map[string]any, len(a.m))}
+	c := attrs{keys: append([]string(nil), a.keys...), m: make(map[string]any, len(a.m))}
 	for k, v := range a.m {
 		c.m[k] = v
 	}
@@ -100,13 +100,13 @@ func updateCurrentAttributes(cur *attrs, f *contentFormat) {
 type textPos struct {
 	left, right *item
 	index       uint64
-	cur         *attrs
+	cur         attrs
 }
 
 func (p *textPos) forward() {
 	if f, ok := p.right.content.(*contentFormat); ok {
 		if !p.right.deleted() {
-			updateCurrentAttributes(p.cur, f)
+			updateCurrentAttributes(&p.cur, f)
 		}
 	} else if !p.right.deleted() {
 		p.index += p.right.length
@@ -115,8 +115,8 @@ func (p *textPos) forward() {
 	p.right = p.right.right
 }
 
-func (b *branch) findPosition(tx *Transaction, index uint64) *textPos {
-	p := &textPos{right: b.start, cur: newAttrs()}
+func (b *branch) findPosition(tx *Transaction, index uint64) textPos {
+	p := textPos{right: b.start}
 	s := tx.doc.store
 	count := index
 	if q, idx := b.marker(index, true); q != nil {
@@ -126,7 +126,7 @@ func (b *branch) findPosition(tx *Transaction, index uint64) *textPos {
 		r := p.right
 		if f, ok := r.content.(*contentFormat); ok {
 			if !r.deleted() {
-				updateCurrentAttributes(p.cur, f)
+				updateCurrentAttributes(&p.cur, f)
 			}
 		} else if !r.deleted() {
 			if count < r.length {
@@ -142,7 +142,8 @@ func (b *branch) findPosition(tx *Transaction, index uint64) *textPos {
 }
 
 // newTextItem creates and integrates an item at the cursor.
-func (b *branch) newTextItem(tx *Transaction, p *textPos, c content) *item {
+// n is the content's length.
+func (b *branch) newTextItem(tx *Transaction, p *textPos, c content, n uint64) *item {
 	d := tx.doc
 	var o, ro *ID
 	if p.left != nil {
@@ -153,7 +154,7 @@ func (b *branch) newTextItem(tx *Transaction, p *textPos, c content) *item {
 		r := p.right.id
 		ro = &r
 	}
-	it := newItem(ID{d.clientID, d.store.getState(d.clientID)}, p.left, o, p.right, ro, b, nil, c)
+	it := newItem(ID{d.clientID, d.store.getState(d.clientID)}, p.left, o, p.right, ro, b, nil, c, n)
 	it.integrate(tx, 0)
 	return it
 }
@@ -172,14 +173,14 @@ func minimizeAttributeChanges(p *textPos, a *attrs) {
 	}
 }
 
-func (b *branch) insertAttributes(tx *Transaction, p *textPos, a *attrs) *attrs {
-	negated := newAttrs()
+func (b *branch) insertAttributes(tx *Transaction, p *textPos, a *attrs) attrs {
+	var negated attrs
 	for _, k := range jsOrder(a.keys) {
 		val := a.m[k]
 		cur := p.cur.getOrNull(k)
 		if !equalAttrs(cur, val) {
 			negated.set(k, cur)
-			p.right = b.newTextItem(tx, p, &contentFormat{key: k, value: val})
+			p.right = b.newTextItem(tx, p, &contentFormat{key: k, value: val}, 1)
 			p.forward()
 		}
 	}
@@ -202,12 +203,12 @@ func (b *branch) insertNegatedAttributes(tx *Transaction, p *textPos, negated *a
 		break
 	}
 	for _, k := range negated.keys {
-		p.right = b.newTextItem(tx, p, &contentFormat{key: k, value: negated.m[k]})
+		p.right = b.newTextItem(tx, p, &contentFormat{key: k, value: negated.m[k]}, 1)
 		p.forward()
 	}
 }
 
-func (b *branch) insertText(tx *Transaction, p *textPos, c content, a *attrs) {
+func (b *branch) insertText(tx *Transaction, p *textPos, c content, n uint64, a *attrs) {
 	for _, k := range p.cur.keys {
 		if _, ok := a.get(k); !ok {
 			a.set(k, nil)
@@ -215,9 +216,9 @@ func (b *branch) insertText(tx *Transaction, p *textPos, c content, a *attrs) {
 	}
 	minimizeAttributeChanges(p, a)
 	negated := b.insertAttributes(tx, p, a)
-	p.right = b.newTextItem(tx, p, c)
+	p.right = b.newTextItem(tx, p, c, n)
 	p.forward()
-	b.insertNegatedAttributes(tx, p, negated)
+	b.insertNegatedAttributes(tx, p, &negated)
 }
 
 func (b *branch) formatText(tx *Transaction, p *textPos, length uint64, a *attrs) {
@@ -252,14 +253,15 @@ loop:
 		p.forward()
 	}
 	if length > 0 {
-		nl := make([]uint16, length)
+		nl := make([]byte, length)
 		for i := range nl {
 			nl[i] = '\n'
 		}
-		p.right = b.newTextItem(tx, p, &contentString{s: nl})
+		c, n := newContentASCII(nl)
+		p.right = b.newTextItem(tx, p, c, n)
 		p.forward()
 	}
-	b.insertNegatedAttributes(tx, p, negated)
+	b.insertNegatedAttributes(tx, p, &negated)
 }
 
 func isFormat(it *item) bool {
@@ -311,7 +313,7 @@ func (b *branch) deleteText(tx *Transaction, p *textPos, length uint64) {
 		r := p.right
 		if !r.deleted() {
 			switch r.content.(type) {
-			case *contentType, *contentEmbed, *contentString:
+			case *contentType, *contentEmbed, contentString, contentASCII:
 				if length < r.length {
 					s.getItemCleanStart(tx, ID{r.id.Client, r.id.Clock + length})
 				}
@@ -321,8 +323,10 @@ func (b *branch) deleteText(tx *Transaction, p *textPos, length uint64) {
 		}
 		p.forward()
 	}
-	if start != nil {
-		b.cleanupFormattingGap(tx, start, p.right, startAttrs, p.cur)
+	// Without any format item (there never was one in this type) the cleanup changes nothing;
+	// skip its walk over the deleted items that follow.
+	if start != nil && b.everFormatted {
+		b.cleanupFormattingGap(tx, start, p.right, &startAttrs, &p.cur)
 	}
 }
 
@@ -355,13 +359,14 @@ func (t *Text) Insert(tx *Transaction, index int, s string, attributes map[strin
 		return
 	}
 	p := t.b.findPosition(tx, uint64(max(index, 0)))
-	var a *attrs
+	var a attrs
 	if attributes == nil {
 		a = p.cur.clone()
 	} else {
-		a = attrsFromMap(attributes)
+		a = *attrsFromMap(attributes)
 	}
-	t.b.insertText(tx, p, &contentString{s: lib0.UTF16(s)}, a)
+	c, n := newTextContent(s)
+	t.b.insertText(tx, &p, c, n, &a)
 	t.b.setMarker(p.left, p.index)
 }
 
@@ -379,7 +384,7 @@ func (t *Text) InsertEmbed(tx *Transaction, index int, v any, attributes map[str
 	} else {
 		c = &contentEmbed{v: normalizeAny(v)}
 	}
-	t.b.insertText(tx, p, c, attrsFromMap(attributes))
+	t.b.insertText(tx, &p, c, 1, attrsFromMap(attributes))
 	t.b.setMarker(p.left, p.index)
 }
 
@@ -393,7 +398,7 @@ func (t *Text) Delete(tx *Transaction, index, length int) {
 		return
 	}
 	p := t.b.findPosition(tx, uint64(max(index, 0)))
-	t.b.deleteText(tx, p, uint64(length))
+	t.b.deleteText(tx, &p, uint64(length))
 	t.b.setMarker(p.left, p.index)
 }
 
@@ -410,7 +415,7 @@ func (t *Text) Format(tx *Transaction, index, length int, attributes map[string]
 	if p.right == nil {
 		return
 	}
-	t.b.formatText(tx, p, uint64(length), attrsFromMap(attributes))
+	t.b.formatText(tx, &p, uint64(length), attrsFromMap(attributes))
 	t.b.setMarker(p.left, p.index)
 }
 
@@ -430,9 +435,7 @@ func (b *branch) textString() string {
 	var u []uint16
 	for it := b.start; it != nil; it = it.right {
 		if !it.deleted() && it.countable() {
-			if c, ok := it.content.(*contentString); ok {
-				u = append(u, c.s...)
-			}
+			u = textUnits(u, it.content, it.length)
 		}
 	}
 	return string(utf16.Decode(u))
@@ -463,8 +466,8 @@ func (b *branch) delta() []Delta {
 			continue
 		}
 		switch c := it.content.(type) {
-		case *contentString:
-			buf = append(buf, c.s...)
+		case contentString, contentASCII:
+			buf = textUnits(buf, c, it.length)
 		case *contentEmbed:
 			flush()
 			out = append(out, Delta{Insert: c.v, Attributes: curMap()})

@@ -1,6 +1,10 @@
 package crdt
 
-import "math/rand/v2"
+import (
+	"math/rand/v2"
+
+	"github.com/tandemsync/tandem/crdt/lib0"
+)
 
 // Transactions (SPEC §3.8.1; yjs/yjs: src/utils/Transaction.js).
 
@@ -47,9 +51,31 @@ func (tx *Transaction) addStruct(it *item) {
 }
 
 func newTransaction(d *Doc, origin any, local bool) *Transaction {
-	tx := &Transaction{doc: d, origin: origin, local: local}
+	tx := d.spareTx
+	if tx == nil {
+		tx = &Transaction{}
+	}
+	d.spareTx = nil
+	tx.doc, tx.origin, tx.local = d, origin, local
 	tx.deleteSet = &tx.ds
 	return tx
+}
+
+// recycle clears tx after its cleanup and keeps it, with its buffers, for the next
+// transaction of d. Large buffers are dropped so that one big transaction does not pin memory.
+func (d *Doc) recycle(tx *Transaction) {
+	tx.doc, tx.origin = nil, nil
+	tx.beforeState.entries = tx.beforeBuf[:0]
+	tx.beforeState.idx = nil
+	clear(tx.beforeBuf[:])
+	if cap(tx.mergeStructs) > 1024 {
+		tx.mergeStructs = nil
+	} else {
+		clear(tx.mergeStructs)
+		tx.mergeStructs = tx.mergeStructs[:0]
+	}
+	tx.ds.reset()
+	d.spareTx = tx
 }
 
 // transact runs fn in the open transaction, or opens one and cleans it up afterwards.
@@ -65,30 +91,40 @@ func (d *Doc) transact(origin any, local bool, fn func(tx *Transaction)) {
 	defer func() {
 		d.tx = nil
 		d.cleanup(tx)
+		d.recycle(tx)
 	}()
 	fn(tx)
 }
 
 // tryGcDeleteSet garbage-collects the deleted items in ds (SPEC §3.5).
 func (d *Doc) tryGcDeleteSet(ds *deleteSet) {
-	s := d.store
+	if c, ok := ds.sole(); ok {
+		d.tryGcClient(c, ds.clients[c])
+		return
+	}
 	for client, rs := range ds.clients {
-		for di := len(rs) - 1; di >= 0; di-- {
-			r := rs[di]
-			end := r.clock + r.len
-			ss := s.clients[client]
-			si := findIndexSS(ss, r.clock)
-			if si < 0 {
-				continue
+		d.tryGcClient(client, rs)
+	}
+}
+
+// tryGcClient garbage-collects the deleted items in one client's ranges.
+func (d *Doc) tryGcClient(client uint64, rs []dsRange) {
+	s := d.store
+	for di := len(rs) - 1; di >= 0; di-- {
+		r := rs[di]
+		end := r.clock + r.len
+		ss := s.clients[client]
+		si := findIndexSS(ss, r.clock)
+		if si < 0 {
+			continue
+		}
+		for ; si < len(s.clients[client]); si++ {
+			st := s.clients[client][si]
+			if st.id.Clock >= end {
+				break
 			}
-			for ; si < len(s.clients[client]); si++ {
-				st := s.clients[client][si]
-				if st.id.Clock >= end {
-					break
-				}
-				if st.isItem() && st.deleted() && !st.keep() {
-					st.gc(s, false)
-				}
+			if st.isItem() && st.deleted() && !st.keep() {
+				st.gc(s, false)
 			}
 		}
 	}
@@ -96,18 +132,27 @@ func (d *Doc) tryGcDeleteSet(ds *deleteSet) {
 
 // tryMergeDeleteSet merges structs around the delete ranges, right to left.
 func (d *Doc) tryMergeDeleteSet(ds *deleteSet) {
-	s := d.store
+	if c, ok := ds.sole(); ok {
+		d.tryMergeClient(c, ds.clients[c])
+		return
+	}
 	for client, rs := range ds.clients {
-		for di := len(rs) - 1; di >= 0; di-- {
-			r := rs[di]
-			ss := s.clients[client]
-			if len(ss) == 0 {
-				continue
-			}
-			si := min(len(ss)-1, 1+findIndexSS(ss, r.clock+r.len-1))
-			for si > 0 && si < len(s.clients[client]) && s.clients[client][si].id.Clock >= r.clock {
-				si -= 1 + s.tryToMergeWithLefts(client, si)
-			}
+		d.tryMergeClient(client, rs)
+	}
+}
+
+// tryMergeClient merges structs around one client's delete ranges, right to left.
+func (d *Doc) tryMergeClient(client uint64, rs []dsRange) {
+	s := d.store
+	for di := len(rs) - 1; di >= 0; di-- {
+		r := rs[di]
+		ss := s.clients[client]
+		if len(ss) == 0 {
+			continue
+		}
+		si := min(len(ss)-1, 1+findIndexSS(ss, r.clock+r.len-1))
+		for si > 0 && si < len(s.clients[client]) && s.clients[client][si].id.Clock >= r.clock {
+			si -= 1 + s.tryToMergeWithLefts(client, si)
 		}
 	}
 }
@@ -116,7 +161,10 @@ func (d *Doc) tryMergeDeleteSet(ds *deleteSet) {
 func (d *Doc) cleanup(tx *Transaction) {
 	s := d.store
 	ds := tx.deleteSet
-	ds.sortAndMerge()
+	hasDeletes := ds.added > 0 // tx.deleteSet is only ever filled through add
+	if hasDeletes {
+		ds.sortAndMerge()
+	}
 	var changedBuf [4]uint64
 	changed := changedBuf[:0] // clients whose state the transaction advanced
 	for _, e := range tx.beforeState.entries {
@@ -124,10 +172,12 @@ func (d *Doc) cleanup(tx *Transaction) {
 			changed = append(changed, e.client)
 		}
 	}
-	if d.gc {
-		d.tryGcDeleteSet(ds)
+	if hasDeletes {
+		if d.gc {
+			d.tryGcDeleteSet(ds)
+		}
+		d.tryMergeDeleteSet(ds)
 	}
-	d.tryMergeDeleteSet(ds)
 	for _, client := range changed {
 		before, _ := tx.beforeState.get(client)
 		ss := s.clients[client]
@@ -155,13 +205,21 @@ func (d *Doc) cleanup(tx *Transaction) {
 	if !tx.local && s.getState(d.clientID) != tx.beforeClock(d.clientID) {
 		d.clientID = uint64(rand.Uint32())
 	}
-	if len(d.handlers) == 0 || (ds.empty() && len(changed) == 0) {
+	if len(d.handlers) == 0 || (!hasDeletes && len(changed) == 0) {
 		return
 	}
-	e := newUpdateEncoderV1()
+	e := &d.updateEnc
+	e.rest.Reset()
 	writeChangedStructs(e, s, changed, &tx.beforeState)
-	ds.write(e)
+	if hasDeletes {
+		ds.write(e)
+	} else {
+		e.rest.WriteVarUint(0) // an empty delete set
+	}
 	u := e.toBytes()
+	if cap(e.rest.Bytes()) > 1<<16 {
+		e.rest = lib0.Encoder{}
+	}
 	for _, h := range append([]*updateHandler(nil), d.handlers...) {
 		h.f(u, tx.origin)
 	}

@@ -228,7 +228,7 @@ func (b *branch) xmlString() string {
 func (b *branch) writeChildren(sb *strings.Builder) {
 	for it := b.start; it != nil; it = it.right {
 		if it.countable() && !it.deleted() {
-			for _, v := range it.content.values() {
+			for _, v := range it.content.values(it.length) {
 				sb.WriteString(jsString(v))
 			}
 		}
