@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/tandemsync/tandem/crdt"
@@ -77,26 +78,31 @@ type ackMsg struct {
 // inbox, the store's acknowledgements and its timers until the document has been idle for
 // Options.IdleTimeout, the server shuts down, or storage fails.
 //
-// Invariant: at most Options.MaxInflight appends are unacknowledged, so the acks channel
-// (that capacity) never blocks the store's writer.
+// The store's acknowledgements arrive on any goroutine and must never block, so they go to an
+// unbounded list (acks, guarded by ackMu, empty and unallocated while nothing is in flight)
+// with a 1-slot wake-up channel; Options.MaxInflight bounds how long it gets.
 type actor struct {
 	name  string
 	srv   *Server
 	log   *slog.Logger
 	inbox chan any
-	acks  chan ackMsg
+
+	ackMu   sync.Mutex
+	acks    []ackMsg
+	ackWake chan struct{} // capacity 1: acks is (probably) non-empty
+
 	// done is closed when run returns; senders select on it.
 	done chan struct{}
 }
 
 func newActor(s *Server, name string) *actor {
 	return &actor{
-		name:  name,
-		srv:   s,
-		log:   s.log.With("doc", name),
-		inbox: make(chan any, s.opts.InboxLen),
-		acks:  make(chan ackMsg, s.opts.MaxInflight),
-		done:  make(chan struct{}),
+		name:    name,
+		srv:     s,
+		log:     s.log.With("doc", name),
+		inbox:   make(chan any, s.opts.InboxLen),
+		done:    make(chan struct{}),
+		ackWake: make(chan struct{}, 1),
 	}
 }
 
@@ -195,13 +201,15 @@ func (a *actor) run(ctx context.Context) {
 	for {
 		inbox := a.inbox
 		if len(c.inflight) >= a.srv.opts.MaxInflight {
-			inbox = nil // pause: the acks channel must never fill up
+			inbox = nil // pause until acknowledgements return
 		}
 		select {
 		case m := <-inbox:
 			a.handle(c, m, draining)
-		case ack := <-a.acks:
-			a.safely(c, func() { c.acked(ack.token, ack.seq, ack.err) })
+		case <-a.ackWake:
+			for _, ack := range a.takeAcks() {
+				a.safely(c, func() { c.acked(ack.token, ack.seq, ack.err) })
+			}
 		case now := <-awTicker.C:
 			a.safely(c, func() { c.tick(now) })
 		case <-idle.C:
@@ -354,7 +362,6 @@ func (a *actor) execute(c *core) {
 				e.peer.out.close(e.reason)
 			case effAppend:
 				token := e.in.token
-				acks := a.acks
 				m := a.srv.metrics
 				m.updatesIn.Inc()
 				start := time.Now()
@@ -362,7 +369,7 @@ func (a *actor) execute(c *core) {
 					if err == nil {
 						m.appendLatency.Observe(time.Since(start).Seconds())
 					}
-					acks <- ackMsg{token: token, seq: seq, err: err}
+					a.ack(ackMsg{token: token, seq: seq, err: err})
 				})
 			case effDurable:
 				a.srv.metrics.updatesDurable.Inc()
@@ -372,6 +379,26 @@ func (a *actor) execute(c *core) {
 			}
 		}
 	}
+}
+
+// ack records a store acknowledgement and wakes the run loop; it never blocks.
+func (a *actor) ack(m ackMsg) {
+	a.ackMu.Lock()
+	a.acks = append(a.acks, m)
+	a.ackMu.Unlock()
+	select {
+	case a.ackWake <- struct{}{}:
+	default: // already woken
+	}
+}
+
+// takeAcks returns the acknowledgements received so far, in arrival order, and empties the list.
+func (a *actor) takeAcks() []ackMsg {
+	a.ackMu.Lock()
+	defer a.ackMu.Unlock()
+	acks := a.acks
+	a.acks = nil
+	return acks
 }
 
 // refuseQueued answers every message left in the inbox after the actor stopped serving it.

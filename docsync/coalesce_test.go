@@ -3,6 +3,7 @@ package docsync
 import (
 	"flag"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"unicode/utf16"
 
@@ -18,6 +19,7 @@ var seedFlag = flag.Uint64("seed", 0, "first seed of the random coalescing test 
 // typists (two of them typing non-ASCII, one a surrogate pair) edit concurrently, each seeing
 // the others' updates only through batches of update frames, as a lagging peer's writer sends
 // them; every typist must end with the same text, nothing pending, nothing lost or doubled.
+// The typists share one merge memo, whose runs differ only by each typist's own updates.
 func TestCoalesce_Random(t *testing.T) {
 	first := *seedFlag
 	if first == 0 {
@@ -36,6 +38,7 @@ func TestCoalesce_Random(t *testing.T) {
 		}
 		var log []entry // server order
 		delivered := make([]int, len(eds))
+		memo := newMergeMemo() // shared by the typists, as by the peers of one server
 		catchUp := func(i, limit int) {
 			var batch [][]byte
 			for ; delivered[i] < limit; delivered[i]++ {
@@ -43,7 +46,7 @@ func TestCoalesce_Random(t *testing.T) {
 					batch = append(batch, e.frame)
 				}
 			}
-			for _, f := range coalesce(batch) {
+			for _, f := range memo.coalesce(batch) {
 				m, err := decodeMessage(f)
 				require.NoError(t, err)
 				require.NoError(t, eds[i].doc.ApplyUpdate(m.payload), "seed %d", seed)
@@ -91,4 +94,73 @@ func TestCoalesce_KeepsOtherFramesInOrder(t *testing.T) {
 	assert.Equal(t, "ab", d.ToJSON()["t"])
 	single := [][]byte{aw}
 	assert.Equal(t, single, coalesce(single))
+}
+
+func TestCoalesce_MemoSharesMergesOfOverlappingBacklogs(t *testing.T) {
+	ed := newEditor(1)
+	var frames [][]byte
+	for i := 0; i < 300; i++ {
+		frames = append(frames, encodeSyncUpdate(ed.insert(t, i, "x")))
+	}
+	memo := newMergeMemo()
+	// Two peers lag behind the same broadcast frames, one from frame 0, one from frame 37.
+	outA := memo.coalesce(append([][]byte(nil), frames...))
+	outB := memo.coalesce(append([][]byte(nil), frames[37:]...))
+	shared := 0
+	for _, b := range outB {
+		for _, a := range outA {
+			if &a[0] == &b[0] {
+				shared++
+			}
+		}
+	}
+	assert.Greater(t, shared, len(outB)/2, "most of B's merged runs are A's (A: %d frames, B: %d)", len(outA), len(outB))
+	for _, out := range [][][]byte{outA, outB} {
+		d := crdt.NewDoc(crdt.Options{})
+		if len(out) == len(outB) {
+			first, err := crdt.MergeUpdates(payloads(t, frames[:37]))
+			require.NoError(t, err)
+			require.NoError(t, d.ApplyUpdate(first))
+		}
+		for _, u := range payloads(t, out) {
+			require.NoError(t, d.ApplyUpdate(u))
+		}
+		assert.Equal(t, strings.Repeat("x", 300), d.ToJSON()["t"])
+	}
+}
+
+func TestCoalesce_MemoTellsRunsApartByEveryFrame(t *testing.T) {
+	// Five independent updates; two runs with the same first and last frame and length that
+	// differ in the middle (as two peers that each sent one of them and are skipped for it).
+	var f [][]byte
+	for i := 0; i < 5; i++ {
+		f = append(f, encodeSyncUpdate(newEditor(uint64(i+1)).insert(t, 0, string(rune('a'+i)))))
+	}
+	memo := newMergeMemo()
+	a, ok := memo.merge([][]byte{f[0], f[1], f[3], f[4]})
+	require.True(t, ok)
+	b, ok := memo.merge([][]byte{f[0], f[2], f[3], f[4]})
+	require.True(t, ok)
+	text := func(frame []byte) string {
+		d := crdt.NewDoc(crdt.Options{})
+		require.NoError(t, d.ApplyUpdate(payloads(t, [][]byte{frame})[0]))
+		s, _ := d.ToJSON()["t"].(string)
+		return s
+	}
+	assert.NotContains(t, text(a), "c")
+	assert.Contains(t, text(b), "c")
+	assert.NotContains(t, text(b), "b")
+	again, _ := memo.merge([][]byte{f[0], f[2], f[3], f[4]})
+	assert.Same(t, &b[0], &again[0], "the same run is served from the memo")
+}
+
+func payloads(t *testing.T, frames [][]byte) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for _, f := range frames {
+		m, err := decodeMessage(f)
+		require.NoError(t, err)
+		out = append(out, m.payload)
+	}
+	return out
 }

@@ -6,12 +6,9 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
-
-	"github.com/tandemsync/tandem/crdt"
 )
 
 // maxCloseGrace caps how long the writer waits for the peer's answer to our close frame before
@@ -19,30 +16,37 @@ import (
 // read it yet). The wait is Options.WriteTimeout up to this cap.
 const maxCloseGrace = 5 * time.Second
 
-// maxWriteBatch is how many queued frames the writer takes at once.
-const maxWriteBatch = 64
-
-// coalesceAfter is how many frames must be waiting before the writer merges queued updates: a
-// peer that keeps up gets the shared broadcast bytes as they are, one that lags gets fewer,
-// merged frames.
-const coalesceAfter = 8
+// maxSpareQueue is the largest queue backing array the writer keeps for reuse.
+const maxSpareQueue = 64
 
 // errTooLarge reports a message above Options.MaxMessageBytes.
 var errTooLarge = errors.New("docsync: message too large")
 
-// conn is one WebSocket connection: a reader (the HTTP handler's goroutine, readPump) and a
-// writer (writePump), after gorilla/websocket's chat example. It is the actor's sink for the
+// conn is one WebSocket connection: a reader (readPump, on the connection's goroutine) and a
+// writer (writeRun), after gorilla/websocket's chat example. It is the actor's sink for the
 // peer: the actor hands it frames with enqueue and asks it to end with close.
 //
-// Only writePump writes to ws (other goroutines may call only Close and control writes); only
-// readPump reads.
+// The writer goroutine runs only while there is something to send: enqueue and close start
+// it, and it exits when the queue is empty, so an idle connection costs one goroutine. Pings
+// and keep-alives come from two runtime timers (time.AfterFunc), not a goroutine.
+//
+// Only the writer writes data messages to ws (other goroutines may call only Close and control
+// writes: pings, the close frame); only readPump reads.
 type conn struct {
 	s   *Server
 	ws  *websocket.Conn
 	log *slog.Logger
 
-	send   chan []byte
-	queued atomic.Int64 // bytes in send
+	// qmu guards the send queue and the writer's state. The queue holds the frames the actor
+	// handed over, in order, that the writer has not taken yet. It grows on demand (an idle
+	// connection holds none) and is bounded by Options.SendQueueBytes and SendQueueLen.
+	qmu     sync.Mutex
+	queue   [][]byte
+	queued  int64 // bytes in queue
+	writing bool  // a writer goroutine is running
+	ended   bool  // the writer has sent the close frame or failed; no writer starts again
+
+	ping, keep *time.Timer // nil until start; keep is nil when keep-alives are off
 
 	closeOnce sync.Once
 	reason    CloseReason // written once, before quit is closed
@@ -52,7 +56,7 @@ type conn struct {
 	peerCode   int
 	quit       chan struct{}
 	readerDone chan struct{}
-	writerDone chan struct{}
+	writerDone chan struct{} // closed when the writer has ended for good
 }
 
 func newConn(s *Server, ws *websocket.Conn, log *slog.Logger) *conn {
@@ -60,30 +64,97 @@ func newConn(s *Server, ws *websocket.Conn, log *slog.Logger) *conn {
 		s:          s,
 		ws:         ws,
 		log:        log,
-		send:       make(chan []byte, s.opts.SendQueueLen),
 		quit:       make(chan struct{}),
 		readerDone: make(chan struct{}),
 		writerDone: make(chan struct{}),
 	}
 }
 
-// enqueue implements sink: it never blocks and returns false when the queue is full (by frame
-// count or by bytes).
+// start arms the ping and keep-alive timers. Frames may be queued before it.
+func (c *conn) start() {
+	opts := &c.s.opts
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	c.ping = time.AfterFunc(opts.PingInterval, c.sendPing)
+	if opts.KeepAliveInterval > 0 {
+		c.keep = time.AfterFunc(opts.KeepAliveInterval, c.keepAlive)
+	}
+}
+
+// sendPing pings the peer (a control write, allowed beside the writer) and re-arms itself.
+func (c *conn) sendPing() {
+	if c.closing() {
+		return
+	}
+	opts := &c.s.opts
+	if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(opts.WriteTimeout)); err != nil {
+		c.log.Debug("ping failed", "err", err)
+		_ = c.ws.Close() // the reader fails and ends the connection
+		return
+	}
+	c.qmu.Lock()
+	t := c.ping
+	c.qmu.Unlock()
+	t.Reset(opts.PingInterval)
+}
+
+// keepAlive queues an empty awareness update after KeepAliveInterval without a write; the
+// writer re-arms the timer after every write.
+func (c *conn) keepAlive() {
+	if !c.closing() {
+		c.enqueue(keepAliveFrame)
+	}
+}
+
+// enqueue implements sink: it never blocks and returns false when the queue is full: its
+// bytes would pass Options.SendQueueBytes, or it holds Options.SendQueueLen frames. It starts
+// the writer if none runs.
 func (c *conn) enqueue(frame []byte) bool {
 	n := int64(len(frame))
+	c.qmu.Lock()
+	if c.ended {
+		c.qmu.Unlock()
+		return true // the connection is closing: nothing more is sent
+	}
 	// A frame larger than the byte budget still goes out when the queue is empty (a step 2
 	// can be as large as the document).
-	if total := c.queued.Add(n); total > c.s.opts.SendQueueBytes && total != n {
-		c.queued.Add(-n)
+	if len(c.queue) > 0 && (c.queued+n > c.s.opts.SendQueueBytes || len(c.queue) >= c.s.opts.SendQueueLen) {
+		c.qmu.Unlock()
 		return false
 	}
-	select {
-	case c.send <- frame:
-		return true
-	default:
-		c.queued.Add(-n)
-		return false
+	c.queue = append(c.queue, frame)
+	c.queued += n
+	c.startWriterLocked()
+	c.qmu.Unlock()
+	return true
+}
+
+// startWriterLocked starts the writer goroutine unless one runs or the writer has ended.
+// c.qmu is held.
+func (c *conn) startWriterLocked() {
+	if !c.writing && !c.ended {
+		c.writing = true
+		go c.writeRun()
 	}
+}
+
+// take returns every queued frame and empties the queue, which reuses spare (a slice the
+// writer is done with) when it is small. When the queue is empty and no close was requested,
+// the writer stops: take returns ok false and the writer must exit.
+func (c *conn) take(spare [][]byte) (q [][]byte, ok bool) {
+	if cap(spare) > maxSpareQueue {
+		spare = nil // let a burst's backing array go
+	}
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if len(c.queue) == 0 && !c.closing() {
+		c.writing = false
+		return nil, false
+	}
+	q = c.queue
+	c.queue = spare[:0]
+	c.queued = 0
+	return q, true
 }
 
 // close implements sink: the writer sends reason's close frame and ends the connection. Only
@@ -101,6 +172,9 @@ func (c *conn) closeFirst(reason CloseReason) bool {
 		first = true
 		c.reason = reason
 		close(c.quit)
+		c.qmu.Lock()
+		c.startWriterLocked() // the writer sends the close frame
+		c.qmu.Unlock()
 	})
 	return first
 }
@@ -123,7 +197,12 @@ func (s *Server) serveSync(w http.ResponseWriter, r *http.Request, name string) 
 	}
 	s.conns.Add(1)
 	s.mu.Unlock()
-	defer s.conns.Done()
+	handedOff := false // the connection's goroutine took over conns and the connection count
+	defer func() {
+		if !handedOff {
+			s.conns.Done()
+		}
+	}()
 
 	var grant Grant
 	var authErr error
@@ -135,7 +214,11 @@ func (s *Server) serveSync(w http.ResponseWriter, r *http.Request, name string) 
 	}
 	counted := authErr == nil && s.acquireConn(name)
 	if counted {
-		defer s.releaseConn(name)
+		defer func() {
+			if !handedOff {
+				s.releaseConn(name)
+			}
+		}()
 	} else if authErr == nil {
 		refused = "too_many"
 	}
@@ -149,12 +232,34 @@ func (s *Server) serveSync(w http.ResponseWriter, r *http.Request, name string) 
 		s.log.Debug("websocket upgrade failed", "doc", name, "err", err)
 		return // Upgrade has answered with an HTTP error
 	}
+	// Set up here, then serve the connection on a goroutine of its own and return, so that
+	// net/http's per-connection buffers and this goroutine's deep stack are released while
+	// the WebSocket stays open; the reader starts on a fresh, small stack. Shutdown waits for
+	// it through s.conns.
+	serve := s.startSync(ws, r, name, grant, authErr, refused, counted)
+	handedOff = true
+	go func() {
+		defer s.conns.Done()
+		if counted {
+			defer s.releaseConn(name)
+		}
+		serve()
+	}()
+}
+
+// startSync sets up an upgraded WebSocket for the document name: a refusal (authErr, refused,
+// !counted) is sent and its close requested, otherwise the peer joins the document's actor. It
+// returns the rest, which the caller runs on the connection's goroutine: readPump until the
+// connection ends, then the bookkeeping of its end, waiting for the writer (and the
+// re-authenticator).
+func (s *Server) startSync(ws *websocket.Conn, r *http.Request, name string, grant Grant, authErr error, refused string, counted bool) (serve func()) {
 	// The peer is created first so that the connection logs with its id; p.out is set below,
 	// before the peer is shared with the actor.
 	p := newPeer(nil, grant.Principal, s.log.With("doc", name))
 	p.access = grant.Access
 	log := p.log
 	c := newConn(s, ws, log)
+	c.start()
 	p.out = c
 	if refused != "" {
 		s.metrics.connsRefused.WithLabelValues(refused).Inc()
@@ -162,7 +267,8 @@ func (s *Server) serveSync(w http.ResponseWriter, r *http.Request, name string) 
 	switch {
 	case authErr != nil:
 		// SPEC decision 6: accept the upgrade, say why, then close with 4401/4403 so the
-		// provider stops retrying. The writer is not running yet, so this goroutine writes.
+		// provider stops retrying. No writer runs yet (nothing is queued), so this goroutine
+		// writes.
 		reason := refusalReason(authErr)
 		log.Info("connection refused", "code", reason.Code(), "err", authErr)
 		_ = c.write(websocket.BinaryMessage, encodeAuthDenied(authErr.Error()))
@@ -172,12 +278,21 @@ func (s *Server) serveSync(w http.ResponseWriter, r *http.Request, name string) 
 		log.Warn("connection refused", "code", CloseTooManyConnections.Code(), "reason", CloseTooManyConnections.String())
 		c.close(CloseTooManyConnections)
 	}
-	// The writer ends when close is called or a write fails; this handler waits for it.
-	go c.writePump()
-	defer func() { <-c.writerDone }()
-	if refused != "" {
+	// finish waits until the writer has ended for good (after close is called or a write
+	// fails), then stops the timers.
+	finish := func() {
+		<-c.writerDone
+		c.ping.Stop()
+		if c.keep != nil {
+			c.keep.Stop()
+		}
+	}
+	refuse := func() {
 		c.readPump(nil, nil)
-		return
+		finish()
+	}
+	if refused != "" {
+		return refuse
 	}
 
 	a, err := s.join(p, name)
@@ -188,32 +303,37 @@ func (s *Server) serveSync(w http.ResponseWriter, r *http.Request, name string) 
 		}
 		log.Info("join failed", "code", reason.Code(), "err", err)
 		c.close(reason)
-		c.readPump(nil, nil)
-		return
+		return refuse
 	}
 	p.log.Info("connection opened", "remote", r.RemoteAddr, "access", grant.Access.String())
 	s.metrics.connections.Inc()
 	ev := ConnEvent{Doc: name, Principal: grant.Principal, Access: grant.Access, Conn: p.id, Remote: r.RemoteAddr}
 	s.emitConnect(ev)
+	var reauthDone chan struct{}
 	if s.opts.Reauthenticate > 0 && (s.opts.Authenticate != nil || s.opts.Authorize != nil) {
-		// The re-authenticator stops when the reader is done; this handler waits for it.
-		reauthDone := make(chan struct{})
+		// The re-authenticator stops when the reader is done; serve waits for it.
+		reauthDone = make(chan struct{})
 		go func() {
 			defer close(reauthDone)
 			s.reauthenticate(r, name, a, p, c, grant.Access)
 		}()
-		defer func() { <-reauthDone }()
 	}
-	c.readPump(a, p)
-	s.metrics.connections.Dec()
-	if c.byPeer {
-		ev.Code = c.peerCode
-		p.log.Info("connection closed by peer", "code", c.peerCode)
-	} else {
-		ev.Code = c.reason.Code()
-		p.log.Info("connection closed", "code", c.reason.Code(), "reason", c.reason.String())
+	return func() {
+		c.readPump(a, p)
+		s.metrics.connections.Dec()
+		if c.byPeer {
+			ev.Code = c.peerCode
+			p.log.Info("connection closed by peer", "code", c.peerCode)
+		} else {
+			ev.Code = c.reason.Code()
+			p.log.Info("connection closed", "code", c.reason.Code(), "reason", c.reason.String())
+		}
+		s.emitDisconnect(ev)
+		if reauthDone != nil {
+			<-reauthDone
+		}
+		finish()
 	}
-	s.emitDisconnect(ev)
 }
 
 // reauthenticate re-runs the authentication hook for p every Options.Reauthenticate until the
@@ -379,81 +499,58 @@ func readLimited(r io.Reader, max int64) ([]byte, error) {
 	return b, nil
 }
 
-// writePump is the connection's only writer. It drains the send queue (coalescing runs of
-// queued updates when coalesceAfter or more frames wait, i.e. the peer fell behind), pings every PingInterval, sends an empty
-// awareness update after KeepAliveInterval without traffic, and on close writes the close frame
-// and ends the connection.
-func (c *conn) writePump() {
-	defer close(c.writerDone)
-	opts := &c.s.opts
-	ping := time.NewTicker(opts.PingInterval)
-	defer ping.Stop()
-	var keepC <-chan time.Time
-	var keep *time.Timer
-	if opts.KeepAliveInterval > 0 {
-		keep = time.NewTimer(opts.KeepAliveInterval)
-		defer keep.Stop()
-		keepC = keep.C
-	}
-	batch := make([][]byte, 0, maxWriteBatch)
+// writeRun is the writer goroutine; at most one runs at a time. It takes the whole send queue
+// at once (merging runs of queued updates when coalesceAfter or more frames wait, i.e. the
+// peer fell behind, so a backlog goes out as few large frames), writes it, re-arms the
+// keep-alive timer, and exits when the queue is empty. Once close has been called it writes
+// the close frame instead (a close goes before queued frames) and ends the connection.
+func (c *conn) writeRun() {
+	var spare [][]byte
 	for {
-		select {
-		case <-c.quit: // a close request goes before queued frames
+		if c.closing() {
 			c.writeClose()
+			c.endWriter()
 			return
-		default:
 		}
-		select {
-		case f := <-c.send:
-			batch = append(batch[:0], f)
-			n := int64(len(f))
-		drain:
-			for len(batch) < maxWriteBatch {
-				select {
-				case f := <-c.send:
-					batch = append(batch, f)
-					n += int64(len(f))
-				default:
-					break drain
-				}
+		batch, ok := c.take(spare)
+		if !ok {
+			return
+		}
+		frames := batch
+		if len(batch) >= coalesceAfter {
+			frames = c.s.merges.coalesce(batch)
+		}
+		for _, f := range frames {
+			if c.closing() {
+				break
 			}
-			c.queued.Add(-n)
-			frames := batch
-			if len(batch) >= coalesceAfter {
-				frames = coalesce(batch)
-			}
-			for _, f := range frames {
-				if c.closing() {
-					break
-				}
-				if err := c.write(websocket.BinaryMessage, f); err != nil {
-					c.log.Debug("write failed", "err", err)
-					_ = c.ws.Close()
-					return
-				}
-			}
-			clear(batch)
-		case <-ping.C:
-			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(opts.WriteTimeout)); err != nil {
-				c.log.Debug("ping failed", "err", err)
-				_ = c.ws.Close()
-				return
-			}
-			continue // a ping does not feed the y-websocket watchdog
-		case <-keepC:
-			if err := c.write(websocket.BinaryMessage, keepAliveFrame); err != nil {
+			if err := c.write(websocket.BinaryMessage, f); err != nil {
 				c.log.Debug("write failed", "err", err)
 				_ = c.ws.Close()
+				c.endWriter()
 				return
 			}
-		case <-c.quit:
-			c.writeClose()
-			return
 		}
+		clear(batch)
+		spare = batch
+		c.qmu.Lock()
+		keep := c.keep
+		c.qmu.Unlock()
 		if keep != nil {
-			keep.Reset(opts.KeepAliveInterval)
+			keep.Reset(c.s.opts.KeepAliveInterval)
 		}
 	}
+}
+
+// endWriter records that the writer has ended for good: no writer starts again.
+func (c *conn) endWriter() {
+	c.qmu.Lock()
+	c.ended = true
+	c.writing = false
+	c.queue = nil
+	c.queued = 0
+	c.qmu.Unlock()
+	close(c.writerDone)
 }
 
 // closing reports whether close has been called.
@@ -493,53 +590,4 @@ func (c *conn) writeClose() {
 	case <-t.C:
 	}
 	_ = c.ws.Close()
-}
-
-// coalesce merges each run of two or more consecutive sync update frames in batch into one
-// (crdt.MergeUpdates), so a peer that fell behind catches up with fewer, smaller frames.
-// Frames are never modified; a run that does not merge is left as is.
-func coalesce(batch [][]byte) [][]byte {
-	if len(batch) < 2 {
-		return batch
-	}
-	out := batch[:0:0]
-	for i := 0; i < len(batch); {
-		j := i
-		for j < len(batch) && isUpdateFrame(batch[j]) {
-			j++
-		}
-		if j-i >= 2 {
-			if merged, ok := mergeFrames(batch[i:j]); ok {
-				out = append(out, merged)
-				i = j
-				continue
-			}
-		}
-		if j == i {
-			j = i + 1
-		}
-		out = append(out, batch[i:j]...)
-		i = j
-	}
-	return out
-}
-
-func isUpdateFrame(f []byte) bool {
-	return len(f) >= 2 && f[0] == messageSync && f[1] == messageYjsUpdate
-}
-
-func mergeFrames(frames [][]byte) ([]byte, bool) {
-	updates := make([][]byte, 0, len(frames))
-	for _, f := range frames {
-		m, err := decodeMessage(f)
-		if err != nil {
-			return nil, false
-		}
-		updates = append(updates, m.payload)
-	}
-	merged, err := crdt.MergeUpdates(updates)
-	if err != nil {
-		return nil, false
-	}
-	return encodeSyncUpdate(merged), true
 }

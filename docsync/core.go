@@ -15,8 +15,9 @@ import (
 )
 
 // sink is where the actor hands the frames meant for one peer. A WebSocket connection is one
-// sink; a relay to other nodes would be another. Both methods are called only by the actor's
-// goroutine and must never block.
+// sink; a relay to other nodes would be another. Both methods must never block and be safe to
+// call from several goroutines: the actor calls them, and a connection calls them on itself
+// (its reader's close, its keep-alive timer).
 type sink interface {
 	// enqueue hands frame to the peer's writer. It returns false, without blocking, when the
 	// peer's queue is full. frame is shared with other peers and must not be modified.
@@ -72,9 +73,12 @@ type inflight struct {
 	rec    persistence.Record
 	frame  []byte // broadcast frame, encoded once; nil when nothing is broadcast
 	origin *peer  // the sender, skipped by the broadcast unless Options.EchoUpdates
-	reply  chan<- error
-	acked  bool
-	seq    uint64
+	// to, when set, is the only peer frame goes to: a step 2 that waits for every earlier
+	// append, so that it carries only durable updates. It has no record.
+	to    *peer
+	reply chan<- error
+	acked bool
+	seq   uint64
 }
 
 // errStorage wraps a failed durable append.
@@ -87,8 +91,9 @@ var errStorage = errors.New("docsync: storage failure")
 // Ordering contract, per update: decode → integrate (crdt ApplyUpdate, whole or nothing) →
 // append to the store → once this and every earlier append are acknowledged, broadcast the
 // frame to the other peers and answer the server-side caller. Integration goes on while
-// appends are in flight, so later updates, step 2 replies and reads see state that is not
-// durable yet.
+// appends are in flight, so later updates and reads see state that is not durable yet; a step
+// 2 reply, computed from that state, waits in inflight (as an acknowledged entry for its one
+// peer) until every earlier append is acknowledged, so peers only ever receive durable updates.
 //
 // Invariant: inflight is in token order; tokens are consecutive from inflight[0].token.
 type core struct {
@@ -278,21 +283,33 @@ func (c *core) answerStep1(p *peer, svBytes []byte) {
 		c.reject(p, CloseBadMessage, fmt.Errorf("sync step 1: %w", err))
 		return
 	}
-	if len(sv) == 0 && c.fullStep2 != nil {
-		// Joiners with an empty document share one encoding of the whole state.
-		c.send(p, c.fullStep2)
+	frame := c.fullStep2
+	if len(sv) != 0 || frame == nil {
+		update, err := c.doc.EncodeStateAsUpdate(svBytes)
+		if err != nil {
+			c.reject(p, CloseBadMessage, fmt.Errorf("sync step 1: %w", err))
+			return
+		}
+		frame = encodeSyncStep2(update)
+		if len(sv) == 0 {
+			// Joiners with an empty document share one encoding of the whole state (it is
+			// dropped whenever the document changes).
+			c.fullStep2 = frame
+		}
+	}
+	c.sendDurable(p, frame)
+}
+
+// sendDurable sends frame, computed from the current Doc, to p once every update in it is
+// durable: at once when no append is in flight, otherwise after the acknowledgement of every
+// earlier append (an already acknowledged inflight entry for p alone). So no peer ever receives
+// an update that a crash could still lose.
+func (c *core) sendDurable(p *peer, frame []byte) {
+	if len(c.inflight) == 0 {
+		c.send(p, frame)
 		return
 	}
-	update, err := c.doc.EncodeStateAsUpdate(svBytes)
-	if err != nil {
-		c.reject(p, CloseBadMessage, fmt.Errorf("sync step 1: %w", err))
-		return
-	}
-	frame := encodeSyncStep2(update)
-	if len(sv) == 0 {
-		c.fullStep2 = frame
-	}
-	c.send(p, frame)
+	c.enqueueInflight(&inflight{frame: frame, to: p, acked: true})
 }
 
 // integrate applies update (from origin, or from the server when origin is nil), and when it
@@ -430,7 +447,10 @@ func (c *core) release() {
 		if in.seq > c.lastSeq {
 			c.lastSeq = in.seq
 		}
-		if in.frame != nil {
+		switch {
+		case in.to != nil:
+			c.send(in.to, in.frame) // nothing if the peer left meanwhile
+		case in.frame != nil:
 			skip := in.origin
 			if c.opts.EchoUpdates {
 				skip = nil

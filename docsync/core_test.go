@@ -228,13 +228,14 @@ func TestCore_HandshakeUpdateBroadcastAfterAck(t *testing.T) {
 	assert.Equal(t, fmt.Sprintf("append #1 clients=[1] %dB", len(u1)), h.send("a", f1))
 	assert.Equal(t, "hello", text(h.c), "integrated before the ack")
 
-	// b joins while #1 awaits its ack: its step 1 and step 2 already include it.
+	// b joins while #1 awaits its ack: its step 2 includes #1, so it waits for that ack.
 	assert.Equal(t, "b <- sync-step1 map[1:5]", h.join("b"))
-	assert.Equal(t, fmt.Sprintf("b <- sync-step2 %dB", len(u1)), h.send("b", encodeSyncStep1([]byte{0})))
+	assert.Equal(t, "", h.send("b", encodeSyncStep1([]byte{0})))
 
-	// The ack releases the broadcast: b gets a's frame, byte for byte and shared; a gets nothing.
-	assert.Equal(t, "b <- frame of a", h.ack(1, nil))
-	assert.Same(t, &f1[0], &h.sinks["b"].frames[2][0])
+	// The ack releases the broadcast: b gets a's frame, byte for byte and shared, then its
+	// step 2; a gets nothing.
+	assert.Equal(t, fmt.Sprintf("b <- frame of a\nb <- sync-step2 %dB", len(u1)), h.ack(1, nil))
+	assert.Same(t, &f1[0], &h.sinks["b"].frames[1][0])
 	assert.Equal(t, uint64(1), h.c.lastSeq)
 	assert.True(t, h.c.idle() == false)
 }
@@ -422,8 +423,57 @@ func TestCore_JoinStormSharesFullState(t *testing.T) {
 
 	// A change invalidates the cache.
 	h.send("a", encodeSyncUpdate(newEditor(2).insert(t, 0, ">")))
+	h.ackAll()
 	h.join("d")
 	h.send("d", encodeSyncStep1([]byte{0}))
 	fd := h.sinks["d"].frames[1]
 	assert.False(t, bytes.Equal(fb, fd))
+}
+
+func TestCore_Step2HeldUntilEarlierAppendsAreDurable(t *testing.T) {
+	h := newHarness(t, Options{})
+	ed := newEditor(1)
+	h.join("a")
+	h.join("b")
+	u1 := ed.insert(t, 0, "one")
+	u2 := ed.insert(t, 3, "two")
+	h.send("a", encodeSyncUpdate(u1))
+	h.send("a", encodeSyncUpdate(u2))
+
+	// c joins with an empty document and d with #1 already: both answers are computed now
+	// (they include #2) but neither leaves before #2 is acknowledged.
+	h.join("c")
+	h.join("d")
+	assert.Equal(t, "", h.send("c", encodeSyncStep1([]byte{0})))
+	d := crdt.NewDoc(crdt.Options{})
+	require.NoError(t, d.ApplyUpdate(u1))
+	assert.Equal(t, "", h.send("d", encodeSyncStep1(d.EncodeStateVector())))
+	assert.Len(t, h.c.inflight, 4)
+
+	assert.Equal(t, "b <- frame of a\nc <- frame of a\nd <- frame of a", h.ack(1, nil), "#1 is durable, #2 is not: no step 2 yet")
+	out := strings.Split(h.ack(2, nil), "\n")
+	require.Len(t, out, 5)
+	assert.Equal(t, []string{"b <- frame of a", "c <- frame of a", "d <- frame of a"}, out[:3])
+	assert.Regexp(t, `^c <- sync-step2 \d+B$`, out[3])
+	assert.Regexp(t, `^d <- sync-step2 \d+B$`, out[4])
+	assert.Empty(t, h.c.inflight)
+
+	// The held step 2 holds both updates; b's step 2 with nothing in flight goes at once.
+	c := crdt.NewDoc(crdt.Options{})
+	m, err := decodeMessage(h.sinks["c"].frames[len(h.sinks["c"].frames)-1])
+	require.NoError(t, err)
+	require.NoError(t, c.ApplyUpdate(m.payload))
+	assert.Equal(t, "onetwo", c.ToJSON()["t"])
+	assert.Equal(t, "b <- sync-step2", h.send("b", encodeSyncStep1([]byte{0}))[:len("b <- sync-step2")])
+
+	// A peer that leaves while its step 2 waits gets nothing, and the queue drains.
+	h.send("a", encodeSyncUpdate(ed.insert(t, 6, "three")))
+	h.join("e")
+	h.send("e", encodeSyncStep1([]byte{0}))
+	h.leave("e")
+	n := len(h.sinks["e"].frames)
+	h.ackAll()
+	assert.Len(t, h.sinks["e"].frames, n)
+	assert.Empty(t, h.c.inflight)
+	assert.True(t, h.c.idle() == false)
 }

@@ -110,9 +110,11 @@
 // time (a frame from a peer, a peer joining or leaving, a server-side edit, a storage
 // acknowledgement, a timer tick) and returns effects: frames for peers, records to append,
 // closes, replies. A thin run loop (actor.go) feeds it from a bounded inbox and executes the
-// effects. Connections (conn.go) have one reader and one writer goroutine; the reader forwards
-// frames to the actor's inbox, the actor hands frames to the writer's bounded queue and never
-// blocks on it.
+// effects. Connections (conn.go) have one reader goroutine and a writer goroutine that runs
+// only while frames wait; the reader forwards frames to the actor's inbox, the actor hands
+// frames to the connection's bounded queue (which starts the writer) and never blocks on it.
+// Pings and keep-alives are runtime timers, so an idle connection costs one goroutine and a
+// few KiB (about 9 KiB measured by BenchmarkServer_IdleConnMemory).
 //
 // The actor starts when a document is first needed and loads it from the store before it
 // reads its inbox, so no peer is answered from an unloaded document. It exits after
@@ -132,8 +134,9 @@
 //
 // Server-side edits (ApplyUpdate, POST /api/docs/<doc>/update) follow the same path and return
 // after step 4. On connect the server sends its sync step 1 and all awareness states, and
-// answers each sync step 1 with a step 2 computed from the in-memory document (which may hold
-// updates still awaiting their acknowledgement). Awareness updates are applied with
+// answers each sync step 1 with a step 2 computed from the in-memory document; when appends
+// are in flight, that step 2 is held until every one of them is acknowledged. So an update
+// reaches another peer (broadcast or step 2) only after it is durable. Awareness updates are applied with
 // y-protocols' rules and broadcast to every peer, the sender included; a peer may change only
 // the client ids it announced, and its states are removed (and the removal broadcast) when it
 // disconnects. A peer that received nothing for Options.KeepAliveInterval gets an empty
@@ -159,19 +162,23 @@
 // Server's methods are safe for concurrent use. Document state (including each peer's access)
 // is touched only by its actor goroutine; the map of open documents and the connection counts
 // are guarded by the one mutex in Server. Authentication runs on the request's goroutine, and
-// re-authentication on one goroutine per connection that the handler waits for. Hooks run on
-// the dispatcher goroutine and one goroutine per call; Shutdown delivers the queued events
-// before returning, Close drops them. Each connection's
-// reader runs on its HTTP handler goroutine and its writer on a goroutine the handler waits for.
-// Shutdown and Close wait for every actor and connection goroutine.
+// re-authentication on one goroutine per connection that the connection waits for. Hooks run
+// on the dispatcher goroutine and one goroutine per call; Shutdown delivers the queued events
+// before returning, Close drops them. The HTTP handler sets a connection up (upgrade, join),
+// then hands it to a goroutine of its own that runs the reader and waits, at the end, for the
+// writer; the writer runs on a goroutine started on demand, at most one at a time. A
+// connection's queue is guarded by its own mutex. Shutdown and Close wait for every actor and
+// connection goroutine.
 //
 // # Caveats
 //
-//   - Peers may receive, in a step 2, updates whose fsync is still running; a crash then loses
-//     them from the server, but the peer that sent them resends them on its next sync.
-//   - A peer whose send queue fills (Options.SendQueueLen / SendQueueBytes) is closed with 1013
-//     rather than slowing the document; queued updates are merged (crdt.MergeUpdates) when its
-//     writer falls behind.
+//   - Server-side reads (Read, ReadJSON, ReadText, EncodeState and the HTTP GET routes) see the
+//     in-memory document, which may hold updates whose fsync is still running.
+//   - A peer whose send queue fills (Options.SendQueueBytes, or SendQueueLen frames) is closed
+//     with 1013 rather than slowing the document; when its writer falls behind, it takes the
+//     whole backlog at once and merges the queued updates (crdt.MergeUpdates) into few frames,
+//     in runs of at most 128 that end at the same frames for every peer, so peers lagging behind
+//     the same updates share one merge (a bounded memo keyed by the frames' identity).
 //   - Messages above Options.MaxMessageBytes close with 4413, not gorilla's automatic 1009,
 //     which would make y-websocket resend the same message forever; the limit is enforced
 //     while reading instead of with SetReadLimit.

@@ -97,11 +97,12 @@ type Options struct {
 	// as large as the whole document). Larger messages close the connection with 4413. Zero:
 	// 32 MiB.
 	MaxMessageBytes int64
-	// SendQueueLen is how many frames may wait for one peer's writer. A peer whose queue is
-	// full is closed with 1013. Zero: 256.
+	// SendQueueLen is how many frames may wait for one peer's writer; a peer whose queue is
+	// full is closed with 1013. The queue grows only as needed, and SendQueueBytes is meant
+	// to be the bound that matters. Zero: 16384.
 	SendQueueLen int
 	// SendQueueBytes is how many bytes may wait for one peer's writer before it is closed with
-	// 1013. Zero: 64 MiB.
+	// 1013 (a single frame larger than that is sent when the queue is empty). Zero: 64 MiB.
 	SendQueueBytes int64
 	// InboxLen is the capacity of each document actor's inbox. Zero: 256.
 	InboxLen int
@@ -228,7 +229,7 @@ func (o Options) withDefaults() Options {
 		o.MaxMessageBytes = 32 << 20
 	}
 	if o.SendQueueLen <= 0 {
-		o.SendQueueLen = 256
+		o.SendQueueLen = 16384
 	}
 	if o.SendQueueBytes <= 0 {
 		o.SendQueueBytes = 64 << 20

@@ -72,6 +72,8 @@ type Server struct {
 	ownStore *persistence.MemoryStore // created by New when Options.Store is nil
 	log      *slog.Logger
 	upgrader websocket.Upgrader
+	// merges shares the writers' merges of lagging peers' backlogs.
+	merges *mergeMemo
 
 	// ctx is the parent of every actor's context; Close cancels it.
 	ctx    context.Context
@@ -106,6 +108,7 @@ func New(opts Options) (*Server, error) {
 		docs:     map[string]*actor{},
 		docConns: map[string]int{},
 		stopping: make(chan struct{}),
+		merges:   newMergeMemo(),
 	}
 	m, err := newMetrics(s, opts.Registry)
 	if err != nil {
@@ -119,8 +122,11 @@ func New(opts Options) (*Server, error) {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.hooks = newHookQueue(s)
 	s.upgrader = websocket.Upgrader{
-		ReadBufferSize:  16 << 10,
-		WriteBufferSize: 16 << 10,
+		// Small read buffers, and write buffers taken from a pool only while a message is
+		// written, keep an idle connection's memory low; larger messages take more reads.
+		ReadBufferSize:  1 << 10,
+		WriteBufferSize: 4 << 10,
+		WriteBufferPool: &sync.Pool{},
 		// The origin is checked by serveSync, which refuses after the upgrade with 4403 so
 		// that the provider stops retrying (SPEC decision 6).
 		CheckOrigin: func(*http.Request) bool { return true },
