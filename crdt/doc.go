@@ -45,11 +45,19 @@
 //     position of the previous edit (a single cached position per type), or from its start once
 //     the type has ever held formatting. The one visible difference from Yjs is described in
 //     the spec (§3.8.6).
-//   - Pending structs are retried as in Yjs, plus in one case Yjs misses: when structs that
-//     just went pending and structs already pending wait for each other (each arrived before
-//     the other), Yjs never retries and stays pending for ever; a Doc retries when the pending
-//     update holds the next struct of some client, so every delivery order converges. The
-//     golden vectors' pending steps are unaffected.
+//   - Pending structs are retried whenever Yjs retries them (same missing clocks, SPEC
+//     §3.1.5), plus in one case Yjs misses: when structs that just went pending and structs
+//     already pending wait for each other (each arrived before the other), Yjs may not retry
+//     and can stay pending for ever; a Doc also retries when the pending update holds the next
+//     struct of some client. After such an extra retry the Doc keeps Yjs's missing clocks too,
+//     so it never integrates later than Yjs; it may integrate earlier. Until the update that
+//     makes Yjs retry arrives (or for ever, if none does), a Yjs document that received the
+//     same updates in the same order then holds fewer structs than the Doc: its state vector
+//     is behind, its content lacks the structs it keeps pending. The golden vectors' pending
+//     steps are unaffected.
+//   - A pending update is merged with each new one through MergeUpdatesV2. Should that merge
+//     ever fail (it should not: the Doc wrote both), the new update is kept beside the pending
+//     one rather than dropped: it is encoded with the state and integrated on the next retry.
 //   - Subdocuments are kept as SubDoc values (guid and options); they are never loaded.
 //   - Decoding is stricter than Yjs where Yjs accepts input it never writes (SPEC §1.5 and
 //     §1.6). In addition, a v2 update whose Embed or Format value has no JSON text (undefined

@@ -175,11 +175,13 @@ func (d *Doc) encodeStateAsUpdate(svBytes []byte, v2 bool) ([]byte, error) {
 		if len(svb) == 0 {
 			svb = []byte{0}
 		}
-		diff, err := DiffUpdateV2(s.pending.update, svb)
-		if err != nil {
-			return nil, err
+		for _, pu := range append([][]byte{s.pending.update}, s.pending.unmerged...) {
+			diff, err := DiffUpdateV2(pu, svb)
+			if err != nil {
+				return nil, err
+			}
+			updates = append(updates, diff)
 		}
-		updates = append(updates, diff)
 	}
 	if v2 {
 		return MergeUpdatesV2(updates)

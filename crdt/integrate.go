@@ -158,7 +158,9 @@ func (d *Doc) readUpdate(tx *Transaction, u *decodedUpdate) {
 		d.getRoot(name)
 	}
 	rs := integrateStructs(tx, s, &u.refs)
-	retry := false
+	// retry is Yjs's rule: a client named in missing passed its clock (checked before the
+	// new rest is merged in). extra is ours, see below.
+	retry, extra := false, false
 	if p := s.pending; p != nil {
 		for c, k := range p.missing {
 			if k < s.getState(c) {
@@ -167,27 +169,15 @@ func (d *Doc) readUpdate(tx *Transaction, u *decodedUpdate) {
 			}
 		}
 		if rs != nil {
-			for c, k := range rs.missing {
-				if m, ok := p.missing[c]; !ok || m > k {
-					p.missing[c] = k
-				}
-			}
-			if merged, err := MergeUpdatesV2([][]byte{p.update, rs.update}); err == nil {
-				p.update = merged
-				for c, rg := range rs.have {
-					p.have[c] = sortAndMergeRanges(append(p.have[c], rg...))
-				}
-				// Unlike Yjs: when the structs that just went pending and those already
-				// pending wait for each other (each arrived before the other), nothing would
-				// ever trigger a retry although the pending update now holds the next struct
-				// of a client. Retry then, so that any delivery order converges.
-				if !retry && p.canProgress(s) {
-					retry = true
-				}
-			}
+			s.addRest(rs)
+			// Unlike Yjs: when the structs that just went pending and those already
+			// pending wait for each other (each arrived before the other), nothing would
+			// ever trigger a retry although the pending update now holds the next struct
+			// of a client. Retry then, so that any delivery order converges.
+			extra = !retry && p.canProgress(s)
 		}
 	} else if rs != nil {
-		s.pending = &pendingStructs{missing: rs.missing, update: rs.update, have: rs.have}
+		s.addRest(rs)
 	}
 	dsRest := applyDeleteSet(tx, u.ds)
 	if s.pendingDs != nil {
@@ -210,19 +200,55 @@ func (d *Doc) readUpdate(tx *Transaction, u *decodedUpdate) {
 	} else {
 		s.pendingDs = dsRest
 	}
-	if retry {
-		p := s.pending
-		s.pending = nil
-		dec, err := newUpdateDecoderV2(p.update)
-		if err == nil {
-			var pu *decodedUpdate
-			if pu, err = readUpdateRefs(dec); err == nil {
-				d.readUpdate(tx, pu)
-				return
-			}
-		}
-		s.pending = p // cannot happen: we wrote it ourselves
+	if !retry && !extra {
+		return
 	}
+	p := s.pending
+	s.pending = nil
+	d.reapplyPending(tx, p)
+	if extra && s.pending != nil {
+		// Yjs would not have retried and would still hold p.missing. Keep those clocks as
+		// well as the fresh ones, so that a Doc retries whenever Yjs would (and so never
+		// integrates later than Yjs); the fresh ones alone can name a later clock (the
+		// retry may have stopped at a struct of the dependency's client that is missing
+		// its own predecessor).
+		s.pending.mergeMissing(p.missing)
+	}
+}
+
+// reapplyPending integrates the pending structs p again inside tx, as Yjs's retry does
+// (SPEC §3.1.5): what still cannot be integrated becomes the new pending entry with fresh
+// missing clocks. s.pending is nil on entry, so the nested readUpdate does not retry again.
+func (d *Doc) reapplyPending(tx *Transaction, p *pendingStructs) {
+	s := d.store
+	pu, err := decodePendingStructs(p.update)
+	if err != nil {
+		s.pending = p // cannot happen: the Doc wrote the update itself
+		return
+	}
+	d.readUpdate(tx, pu)
+	for _, b := range p.unmerged {
+		u, err := decodePendingStructs(b)
+		if err != nil {
+			s.addRest(&restStructs{update: b}) // cannot happen either; keep the bytes
+			continue
+		}
+		for _, name := range u.roots {
+			d.getRoot(name)
+		}
+		if rs := integrateStructs(tx, s, &u.refs); rs != nil {
+			s.addRest(rs)
+		}
+	}
+}
+
+// decodePendingStructs reads a pending v2 update the Doc wrote.
+func decodePendingStructs(b []byte) (*decodedUpdate, error) {
+	dec, err := newUpdateDecoderV2(b)
+	if err != nil {
+		return nil, err
+	}
+	return readUpdateRefs(dec)
 }
 
 // decodePendingDS reads a delete-set-only v2 update.

@@ -7,7 +7,9 @@ package crdt_test
 //     they emit is applied by Yjs in several orders (some leaving updates pending), and Yjs's
 //     content, text deltas, state vector, delete set and pending state are compared with a Go doc
 //     that applied the same updates in the same order, plus the exact encoded state (v1 and v2)
-//     for the recorded order. Yjs also loads every Go doc's encoded state.
+//     for the recorded order. Yjs also loads every Go doc's encoded state. One difference is
+//     accepted and only logged, in both directions (goAheadOfYjs, crdt/doc.go Caveats): Yjs
+//     still holds pending structs that Go already integrated through its extra retry.
 //   - TestInterop_YjsToGo: several Y.Docs edit concurrently (seeded in Node); Go applies their
 //     v1 and v2 updates in several orders and must reach the same content, and for the recorded
 //     order Yjs's exact encodeStateAsUpdate(V2) bytes. The update-level functions (merge, diff,
@@ -18,7 +20,8 @@ package crdt_test
 // Scenario i of a run uses seed base+i (base: -seed, default 1; -seed=0 picks a time-based one); a
 // failure names its seed, and -seed=N reruns it first.
 // Environment: INTEROP_NESTED_FORMATS=1 also formats nested texts (see interopNestedFormats);
-// INTEROP_DUMP=dir writes mismatching state bytes and failing Go→Yjs cases there. Without node or testdata/js/node_modules
+// INTEROP_DUMP=dir writes mismatching state bytes and failing cases (updates and orders as JSON)
+// there. Without node or testdata/js/node_modules
 // the tests skip, except under CI=true where they fail. Setup: (cd crdt/testdata/js && npm ci).
 
 import (
@@ -370,6 +373,22 @@ func compareSnapshots(got, want snapshot) string {
 	return strings.Join(diffs, "\n")
 }
 
+// goAheadOfYjs reports the one accepted difference (crdt/doc.go Caveats): Yjs still holds
+// pending structs that Go already integrated through its extra retry. Yjs has pending structs,
+// and Go's state vector is Yjs's plus more (no client behind, at least one ahead). Go then
+// integrated more than Yjs, so content and delete set are not compared.
+func goAheadOfYjs(got, yjs snapshot) bool {
+	if !yjs.Pending || maps.Equal(got.SV, yjs.SV) {
+		return false
+	}
+	for c, k := range yjs.SV {
+		if got.SV[c] < k {
+			return false
+		}
+	}
+	return true
+}
+
 func jsonText(v any) string {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -419,6 +438,33 @@ func dumpScenario(t *testing.T, name string, c applyCase) {
 		return
 	}
 	b, err := json.Marshal(map[string]any{"updates": c.Updates, "orders": c.Orders, "orderNames": orderNames})
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, name+".json"), b, 0o644)
+	}
+	if err != nil {
+		t.Logf("INTEROP_DUMP: %v", err)
+	}
+}
+
+// dumpGenerated writes a failing Yjs→Go case (its v1 updates in base64 and the application
+// orders with their names) to $INTEROP_DUMP/<name>.json when that variable names a directory.
+func dumpGenerated(t *testing.T, name string, c generatedCase) {
+	t.Helper()
+	dir := os.Getenv("INTEROP_DUMP")
+	if dir == "" {
+		return
+	}
+	ups := make([]string, len(c.Updates))
+	for i, u := range c.Updates {
+		ups[i] = u.V1
+	}
+	var ords [][]int
+	var names []string
+	for _, o := range c.Orders {
+		ords = append(ords, o.Order)
+		names = append(names, o.Name)
+	}
+	b, err := json.Marshal(map[string]any{"updates": ups, "orders": ords, "orderNames": names})
 	if err == nil {
 		err = os.WriteFile(filepath.Join(dir, name+".json"), b, 0o644)
 	}
@@ -1032,6 +1078,10 @@ func TestInterop_GoToYjs(t *testing.T) {
 				pendingOrders++
 			}
 			if d := compareSnapshots(p.gos[k], ys); d != "" {
+				if goAheadOfYjs(p.gos[k], ys) {
+					t.Logf("%s: order %s: Go integrated structs Yjs still holds pending (extra retry, crdt/doc.go Caveats): Go SV %v, Yjs SV %v", what, orderNames[k], p.gos[k].SV, ys.SV)
+					continue
+				}
 				problems = append(problems, fmt.Sprintf("order %s: Go vs Yjs: %s", orderNames[k], d))
 				continue
 			}
@@ -1198,6 +1248,10 @@ func TestInterop_YjsToGo(t *testing.T) {
 					}
 					got := goSnapshot(t, d, c.Roots)
 					if diff := compareSnapshots(got, want); diff != "" {
+						if goAheadOfYjs(got, want) {
+							t.Logf("%s: %s %s order: Go integrated structs Yjs still holds pending (extra retry, crdt/doc.go Caveats): Go SV %v, Yjs SV %v", what, format, o.Name, got.SV, want.SV)
+							continue
+						}
 						problems = append(problems, fmt.Sprintf("%s %s order: %s", format, o.Name, diff))
 						continue
 					}
@@ -1222,6 +1276,7 @@ func TestInterop_YjsToGo(t *testing.T) {
 			failed++
 			t.Errorf("%s diverges from Yjs (rerun: go test ./crdt -run 'TestInterop_YjsToGo$' -seed=%d):\n%s",
 				what, base+uint64(i), strings.Join(problems, "\n"))
+			dumpGenerated(t, fmt.Sprintf("yjs2go-%d", base+uint64(i)), c)
 		}
 	}
 	t.Logf("%d of %d Yjs→Go scenarios diverge; %d application orders ended with pending updates", failed, len(resp.Cases), pendingOrders)

@@ -5,9 +5,52 @@ package crdt
 
 // pendingStructs are structs that wait for missing dependencies, kept as a v2 update.
 type pendingStructs struct {
+	// missing maps a client to a clock: once the client's state passes it, the next update
+	// retries the pending structs (SPEC §3.1.5).
 	missing map[uint64]uint64
 	update  []byte
-	have    map[uint64][]dsRange // clock ranges held by update
+	have    map[uint64][]dsRange // clock ranges held by update and unmerged
+	// unmerged are rest updates that MergeUpdatesV2 refused to merge into update. Never
+	// expected, since the Doc wrote both itself; kept so that no struct is lost: they are
+	// encoded with the document state and integrated again on a retry, after update.
+	unmerged [][]byte
+}
+
+// mergeMissing lowers p's retry clocks to those of m, client by client.
+func (p *pendingStructs) mergeMissing(m map[uint64]uint64) {
+	if len(m) == 0 {
+		return
+	}
+	if p.missing == nil {
+		p.missing = make(map[uint64]uint64, len(m))
+	}
+	for c, k := range m {
+		if old, ok := p.missing[c]; !ok || old > k {
+			p.missing[c] = k
+		}
+	}
+}
+
+// addRest adds structs that could not be integrated to the pending structs, merging their
+// update into the pending one and their missing clocks into its, per-client minimum (SPEC §3.1.5).
+func (s *structStore) addRest(rs *restStructs) {
+	p := s.pending
+	if p == nil {
+		s.pending = &pendingStructs{missing: rs.missing, update: rs.update, have: rs.have}
+		return
+	}
+	p.mergeMissing(rs.missing)
+	if p.have == nil {
+		p.have = make(map[uint64][]dsRange, len(rs.have))
+	}
+	for c, rg := range rs.have {
+		p.have[c] = sortAndMergeRanges(append(p.have[c], rg...))
+	}
+	if merged, err := MergeUpdatesV2([][]byte{p.update, rs.update}); err == nil {
+		p.update = merged
+	} else {
+		p.unmerged = append(p.unmerged, rs.update)
+	}
 }
 
 // canProgress reports whether the pending update holds the struct at the current state of

@@ -283,11 +283,13 @@ func (d *IntDiffOptRleDecoder) Read() (int64, error) {
 		if d.d.Remaining() == 0 {
 			return 0, eofAt(d.d.pos, "column exhausted")
 		}
-		m, neg, err := d.d.ReadVarInt()
+		// A run holds diff·2 + flag, and a diff between two safe integers reaches ±(2^53−1),
+		// so the var-int may be as large as 2^54−1 (Yjs writes and reads such runs).
+		m, neg, err := d.d.readVarInt(2*maxSafeInteger+1, "var-int above 2^54-1 in a difference column")
 		if err != nil {
 			return 0, err
 		}
-		v := int64(m) // m ≤ 2^53−1
+		v := int64(m) // m ≤ 2^54−1
 		if neg {
 			v = -v
 		}

@@ -76,6 +76,12 @@ func (d *Decoder) ReadVarUint() (uint64, error) {
 // ReadVarInt reads a var-int (SPEC §1.1.2) as its magnitude and sign flag, so that −0 (0x40)
 // stays distinct from 0. It refuses a magnitude above 2^53−1 or a form longer than 9 bytes.
 func (d *Decoder) ReadVarInt() (magnitude uint64, negative bool, err error) {
+	return d.readVarInt(maxSafeInteger, "var-int above 2^53-1")
+}
+
+// readVarInt is ReadVarInt with another bound on the magnitude: above limit it fails with
+// the message tooBig.
+func (d *Decoder) readVarInt(limit uint64, tooBig string) (magnitude uint64, negative bool, err error) {
 	start := d.pos
 	if d.pos >= len(d.buf) {
 		return 0, false, eofAt(start, "var-int")
@@ -95,8 +101,8 @@ func (d *Decoder) ReadVarInt() (magnitude uint64, negative bool, err error) {
 		d.pos++
 		magnitude |= uint64(b&0x7f) << shift
 		if b < 0x80 {
-			if magnitude > maxSafeInteger {
-				return 0, false, malformedAt(start, "var-int above 2^53-1")
+			if magnitude > limit {
+				return 0, false, malformedAt(start, tooBig)
 			}
 			return magnitude, negative, nil
 		}
