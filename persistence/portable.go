@@ -118,7 +118,8 @@ func (s *Store) Import(ctx context.Context, doc string, r io.Reader) (int, error
 	if err != nil {
 		return 0, err
 	}
-	if len(recs) > 0 && s.build != nil {
+	// A snapshot alone must replay too: Load would refuse the document otherwise.
+	if (len(recs) > 0 || snapRaw != nil) && s.build != nil {
 		if _, err := s.build(snap.State, recs); err != nil {
 			return 0, fmt.Errorf("%w: updates do not replay: %w", ErrBadFormat, err)
 		}
