@@ -35,7 +35,7 @@ func crashPayload(doc string, seq uint64) string { return fmt.Sprintf("%s:%d", d
 func TestCrashChild(t *testing.T) {
 	path := os.Getenv(crashChildEnv)
 	if path == "" {
-		t.Skip("child process of TestStore_CrashKeepsAckedRecords")
+		return // not started as the child process: nothing to do, nothing to check
 	}
 	// Background snapshots run too, so kills also land in the middle of snapshot writes.
 	s, err := persistence.Open(path, persistence.WithBuilder(persistence.Options{SnapshotEvery: 100, MaxBatch: 32, Logger: testLogger}, concatBuild))

@@ -54,7 +54,7 @@ const childArgsEnv = "TANDEM_CMD_CHILD_ARGS"
 func TestTandemChild(t *testing.T) {
 	raw := os.Getenv(childArgsEnv)
 	if raw == "" {
-		t.Skip("child process of the crash and trace tests")
+		return // not started as the child process: nothing to do, nothing to check
 	}
 	var args []string
 	if err := json.Unmarshal([]byte(raw), &args); err != nil {
