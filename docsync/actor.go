@@ -166,18 +166,19 @@ func (a *actor) load(ctx context.Context) (*crdt.Doc, uint64, int64, error) {
 	return doc, l.LastSeq, size, nil
 }
 
-// run is the actor's goroutine. Server.actorFor starts it; it stops by itself (idle unload,
-// storage failure, load failure), on Server.Shutdown (stopping) or when ctx ends (Close). The
-// server waits for it through its actors WaitGroup.
+// run is the actor's first goroutine. Server.actorFor starts it; it loads the document and
+// hands the rest of the actor's life to serve, on a goroutine of its own (see serve). The actor
+// stops by itself (idle unload, storage failure, load failure), on Server.Shutdown (stopping) or
+// when ctx ends (Close). The server waits for it through its actors WaitGroup.
 func (a *actor) run(ctx context.Context) {
-	defer a.srv.actors.Done()
-	defer close(a.done)
 	start := time.Now()
 	doc, lastSeq, size, err := a.load(ctx)
 	if err != nil {
 		a.log.Error("document failed to load", "err", err)
 		a.srv.unregister(a, true)
 		a.refuseQueued(fmt.Errorf("%w: %w", ErrUnavailable, err))
+		close(a.done)
+		a.srv.actors.Done()
 		return
 	}
 	c := newCore(a.name, doc, lastSeq, &a.srv.opts, a.log)
@@ -186,70 +187,143 @@ func (a *actor) run(ctx context.Context) {
 	a.log.Info("document loaded", "seq", lastSeq, "bytes", size, "dur", time.Since(start))
 	a.srv.metrics.loads.Inc()
 	a.srv.emitLoad(DocEvent{Doc: a.name, Seq: lastSeq})
-	defer func() {
-		a.srv.metrics.unloads.Inc()
-		a.srv.emitUnload(DocEvent{Doc: a.name, Seq: c.lastSeq})
-	}()
+	l := &loop{a: a, c: c, ctx: ctx, stopping: a.srv.stopping}
+	l.awTicker = time.NewTicker(awarenessCheckInterval)
+	l.idle = time.NewTimer(a.srv.opts.IdleTimeout)
+	l.idleRunning = true
+	// Loading can take a deep stack (integrating a long log), which a goroutine keeps for
+	// good; serve starts afresh. Its loop keeps little on the stack while it waits, so the
+	// runtime can shrink what handling messages grows (an open document's goroutine is
+	// mostly parked).
+	go l.serve()
+}
 
-	awTicker := time.NewTicker(awarenessCheckInterval)
-	defer awTicker.Stop()
-	idle := time.NewTimer(a.srv.opts.IdleTimeout)
-	idleRunning := true
-	stopping := a.srv.stopping
-	draining := false // Shutdown: peers closed, waiting for acknowledgements
+// loop is the state of an actor's serving goroutine.
+type loop struct {
+	a           *actor
+	c           *core
+	ctx         context.Context
+	awTicker    *time.Ticker
+	idle        *time.Timer
+	idleRunning bool
+	stopping    <-chan struct{}
+	draining    bool // Shutdown: peers closed, waiting for acknowledgements
+}
 
+// serve is the actor's goroutine once the document is loaded: it serves the inbox, the store's
+// acknowledgements and the timers until the document has been idle for Options.IdleTimeout,
+// the server shuts down, or storage fails. Everything but the wait is in the (not inlined) step
+// methods, so that the frame parked in select stays small.
+func (l *loop) serve() {
+	a := l.a
+	defer a.srv.actors.Done()
+	defer close(a.done)
+	defer l.exit()
 	for {
 		inbox := a.inbox
-		if len(c.inflight) >= a.srv.opts.MaxInflight {
+		if len(l.c.inflight) >= a.srv.opts.MaxInflight {
 			inbox = nil // pause until acknowledgements return
 		}
+		var done bool
 		select {
 		case m := <-inbox:
-			a.handle(c, m, draining)
+			l.onMessage(m)
 		case <-a.ackWake:
-			for _, ack := range a.takeAcks() {
-				a.safely(c, func() { c.acked(ack.token, ack.seq, ack.err) })
-			}
-		case now := <-awTicker.C:
-			a.safely(c, func() { c.tick(now) })
-		case <-idle.C:
-			idleRunning = false
-			if c.idle() && a.srv.unregister(a, false) {
-				a.refuseQueued(errActorGone)
-				a.log.Info("document unloaded", "seq", c.lastSeq)
-				return
-			}
-		case <-stopping:
-			stopping = nil
-			draining = true
-			a.safely(c, func() { c.closeAll(CloseGoingAway) })
-		case <-ctx.Done():
-			a.safely(c, func() { c.closeAll(CloseGoingAway) })
-			a.execute(c)
-			a.srv.unregister(a, true)
-			a.refuseQueued(ErrClosed)
+			l.onAcks()
+		case now := <-l.awTicker.C:
+			l.onTick(now)
+		case <-l.idle.C:
+			done = l.onIdle()
+		case <-l.stopping:
+			l.onStopping()
+		case <-l.ctx.Done():
+			l.onCancel()
 			return
 		}
-		a.execute(c)
-		if c.failed != nil || (draining && len(c.inflight) == 0) {
-			a.srv.unregister(a, true)
-			if draining {
-				a.refuseQueued(ErrClosed)
-				a.log.Info("document closed", "seq", c.lastSeq)
-			} else {
-				a.refuseQueued(errActorGone)
-			}
+		if done || l.after() {
 			return
-		}
-		switch {
-		case c.idle() && !idleRunning:
-			idle.Reset(a.srv.opts.IdleTimeout)
-			idleRunning = true
-		case !c.idle() && idleRunning:
-			idle.Stop()
-			idleRunning = false
 		}
 	}
+}
+
+//go:noinline
+func (l *loop) exit() {
+	l.awTicker.Stop()
+	l.idle.Stop()
+	l.a.srv.metrics.unloads.Inc()
+	l.a.srv.emitUnload(DocEvent{Doc: l.a.name, Seq: l.c.lastSeq})
+}
+
+//go:noinline
+func (l *loop) onMessage(m any) { l.a.handle(l.c, m, l.draining) }
+
+//go:noinline
+func (l *loop) onAcks() {
+	a, c := l.a, l.c
+	for _, ack := range a.takeAcks() {
+		a.safely(c, func() { c.acked(ack.token, ack.seq, ack.err) })
+	}
+}
+
+//go:noinline
+func (l *loop) onTick(now time.Time) { l.a.safely(l.c, func() { l.c.tick(now) }) }
+
+// onIdle reports whether the actor unloaded the document and must exit.
+//
+//go:noinline
+func (l *loop) onIdle() bool {
+	a, c := l.a, l.c
+	l.idleRunning = false
+	if c.idle() && a.srv.unregister(a, false) {
+		a.refuseQueued(errActorGone)
+		a.log.Info("document unloaded", "seq", c.lastSeq)
+		return true
+	}
+	return false
+}
+
+//go:noinline
+func (l *loop) onStopping() {
+	l.stopping = nil
+	l.draining = true
+	l.a.safely(l.c, func() { l.c.closeAll(CloseGoingAway) })
+}
+
+//go:noinline
+func (l *loop) onCancel() {
+	a, c := l.a, l.c
+	a.safely(c, func() { c.closeAll(CloseGoingAway) })
+	a.execute(c)
+	a.srv.unregister(a, true)
+	a.refuseQueued(ErrClosed)
+}
+
+// after carries out the effects of a step and re-arms the idle timer; it reports whether the
+// actor must exit (storage failed, or Shutdown's acknowledgements are all in).
+//
+//go:noinline
+func (l *loop) after() bool {
+	a, c := l.a, l.c
+	a.execute(c)
+	if c.failed != nil || (l.draining && len(c.inflight) == 0) {
+		a.srv.unregister(a, true)
+		if l.draining {
+			a.refuseQueued(ErrClosed)
+			a.log.Info("document closed", "seq", c.lastSeq)
+		} else {
+			a.refuseQueued(errActorGone)
+		}
+		return true
+	}
+	switch {
+	case c.idle() && !l.idleRunning:
+		l.idle.Reset(a.srv.opts.IdleTimeout)
+		l.idleRunning = true
+	case !c.idle() && l.idleRunning:
+		l.idle.Stop()
+		l.idleRunning = false
+	}
+	return false
 }
 
 // handle passes one inbox message to the core.

@@ -151,6 +151,34 @@ func TestServer_KeepAliveFeedsIdleClients(t *testing.T) {
 	}, waitFor, 10*time.Millisecond, "empty awareness updates (01 01 00) keep the client's watchdog fed")
 }
 
+// TestServer_KeepAliveOnlyWhenQuiet: a peer that receives traffic more often than
+// KeepAliveInterval gets no keep-alives; pings (a shorter interval here) do not count as
+// traffic and do not stop them once it is quiet.
+func TestServer_KeepAliveOnlyWhenQuiet(t *testing.T) {
+	_, base, _ := newTestServer(t, docsync.Options{KeepAliveInterval: 300 * time.Millisecond, PingInterval: 40 * time.Millisecond})
+	c := dial(t, base, "doc")
+	c.waitSynced()
+	w := dial(t, base, "doc")
+	w.waitSynced()
+	keepAlives := func() int {
+		n := 0
+		for _, ev := range c.eventsCopy() {
+			if ev.typ == 1 && len(ev.aw) == 0 {
+				n++
+			}
+		}
+		return n
+	}
+	base0 := keepAlives()
+	for i := 0; i < 15; i++ { // 1.5 s of an update every 100 ms
+		w.insert(0, "x")
+		time.Sleep(100 * time.Millisecond)
+	}
+	assert.Equal(t, base0, keepAlives(), "no keep-alive while updates flow")
+	require.Eventually(t, func() bool { return keepAlives() >= base0+2 }, waitFor, 20*time.Millisecond,
+		"keep-alives once the document is quiet")
+}
+
 func TestServer_RateLimit(t *testing.T) {
 	_, base, _ := newTestServer(t, docsync.Options{MaxMessageRate: 5, MaxThrottle: 300 * time.Millisecond})
 	c := dialNoSync(t, base, "doc", 0)

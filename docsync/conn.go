@@ -1,9 +1,9 @@
 package docsync
 
 import (
+	"bufio"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -28,14 +28,20 @@ var errTooLarge = errors.New("docsync: message too large")
 //
 // The writer goroutine runs only while there is something to send: enqueue and close start
 // it, and it exits when the queue is empty, so an idle connection costs one goroutine. Pings
-// and keep-alives come from two runtime timers (time.AfterFunc), not a goroutine.
+// and keep-alives come from one runtime timer (time.AfterFunc), not a goroutine.
 //
 // Only the writer writes data messages to ws (other goroutines may call only Close and control
 // writes: pings, the close frame); only readPump reads.
 type conn struct {
 	s   *Server
 	ws  *websocket.Conn
-	log *slog.Logger
+	log *peerLog // the peer's
+
+	// br is the buffered reader ws reads from (see smallReader); waiter, when not nil, tells
+	// when the socket has input without reading it. Both are for readLoop.
+	br     *bufio.Reader
+	waiter *inputWaiter
+	rd     readState // the reader's
 
 	// qmu guards the send queue and the writer's state. The queue holds the frames the actor
 	// handed over, in order, that the writer has not taken yet. It grows on demand (an idle
@@ -46,7 +52,11 @@ type conn struct {
 	writing bool  // a writer goroutine is running
 	ended   bool  // the writer has sent the close frame or failed; no writer starts again
 
-	ping, keep *time.Timer // nil until start; keep is nil when keep-alives are off
+	// timer pings every PingInterval and queues a keep-alive after KeepAliveInterval
+	// without a write (onTimer); nil until start. nextPing and lastWrite are guarded by qmu.
+	timer     *time.Timer
+	nextPing  time.Time
+	lastWrite time.Time
 
 	closeOnce sync.Once
 	reason    CloseReason // written once, before quit is closed
@@ -59,7 +69,7 @@ type conn struct {
 	writerDone chan struct{} // closed when the writer has ended for good
 }
 
-func newConn(s *Server, ws *websocket.Conn, log *slog.Logger) *conn {
+func newConn(s *Server, ws *websocket.Conn, log *peerLog) *conn {
 	return &conn{
 		s:          s,
 		ws:         ws,
@@ -70,38 +80,55 @@ func newConn(s *Server, ws *websocket.Conn, log *slog.Logger) *conn {
 	}
 }
 
-// start arms the ping and keep-alive timers. Frames may be queued before it.
+// start arms the timer. Frames may be queued before it.
 func (c *conn) start() {
 	opts := &c.s.opts
 	c.qmu.Lock()
 	defer c.qmu.Unlock()
-	c.ping = time.AfterFunc(opts.PingInterval, c.sendPing)
-	if opts.KeepAliveInterval > 0 {
-		c.keep = time.AfterFunc(opts.KeepAliveInterval, c.keepAlive)
-	}
+	now := time.Now()
+	c.nextPing = now.Add(opts.PingInterval)
+	c.lastWrite = now
+	c.timer = time.AfterFunc(c.nextTimerLocked(now), c.onTimer)
 }
 
-// sendPing pings the peer (a control write, allowed beside the writer) and re-arms itself.
-func (c *conn) sendPing() {
+// nextTimerLocked returns how long after now the timer must fire: at the next ping, or when
+// the connection will have gone KeepAliveInterval without a write. c.qmu is held.
+func (c *conn) nextTimerLocked(now time.Time) time.Duration {
+	next := c.nextPing
+	if keep := c.s.opts.KeepAliveInterval; keep > 0 && c.lastWrite.Add(keep).Before(next) {
+		next = c.lastWrite.Add(keep)
+	}
+	return max(next.Sub(now), time.Millisecond)
+}
+
+// onTimer pings the peer when a ping is due (a control write, allowed beside the writer),
+// queues a keep-alive (an empty awareness update) when nothing was written for
+// KeepAliveInterval, and re-arms the timer.
+func (c *conn) onTimer() {
 	if c.closing() {
 		return
 	}
 	opts := &c.s.opts
-	if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(opts.WriteTimeout)); err != nil {
-		c.log.Debug("ping failed", "err", err)
-		_ = c.ws.Close() // the reader fails and ends the connection
-		return
-	}
+	now := time.Now()
 	c.qmu.Lock()
-	t := c.ping
+	ping := !now.Before(c.nextPing)
+	if ping {
+		c.nextPing = now.Add(opts.PingInterval)
+	}
+	keep := opts.KeepAliveInterval > 0 && now.Sub(c.lastWrite) >= opts.KeepAliveInterval
+	if keep {
+		c.lastWrite = now // the keep-alive is on its way
+	}
+	c.timer.Reset(c.nextTimerLocked(now))
 	c.qmu.Unlock()
-	t.Reset(opts.PingInterval)
-}
-
-// keepAlive queues an empty awareness update after KeepAliveInterval without a write; the
-// writer re-arms the timer after every write.
-func (c *conn) keepAlive() {
-	if !c.closing() {
+	if ping {
+		if err := c.ws.WriteControl(websocket.PingMessage, nil, now.Add(opts.WriteTimeout)); err != nil {
+			c.log.Debug("ping failed", "err", err)
+			_ = c.ws.Close() // the reader fails and ends the connection
+			return
+		}
+	}
+	if keep {
 		c.enqueue(keepAliveFrame)
 	}
 }
@@ -154,6 +181,7 @@ func (c *conn) take(spare [][]byte) (q [][]byte, ok bool) {
 	q = c.queue
 	c.queue = spare[:0]
 	c.queued = 0
+	c.lastWrite = time.Now() // about to be written
 	return q, true
 }
 
@@ -227,7 +255,8 @@ func (s *Server) serveSync(w http.ResponseWriter, r *http.Request, name string) 
 		// Browsers fail the handshake unless one requested subprotocol is selected.
 		hdr = http.Header{"Sec-Websocket-Protocol": {protos[0]}}
 	}
-	ws, err := s.upgrader.Upgrade(w, r, hdr)
+	sr := &smallReader{ResponseWriter: w}
+	ws, err := s.upgrader.Upgrade(sr, r, hdr)
 	if err != nil {
 		s.log.Debug("websocket upgrade failed", "doc", name, "err", err)
 		return // Upgrade has answered with an HTTP error
@@ -236,29 +265,32 @@ func (s *Server) serveSync(w http.ResponseWriter, r *http.Request, name string) 
 	// net/http's per-connection buffers and this goroutine's deep stack are released while
 	// the WebSocket stays open; the reader starts on a fresh, small stack. Shutdown waits for
 	// it through s.conns.
-	serve := s.startSync(ws, r, name, grant, authErr, refused, counted)
+	serve := s.startSync(ws, sr, r, name, grant, authErr, refused, counted)
 	handedOff = true
-	go func() {
-		defer s.conns.Done()
+	go serve(func() {
 		if counted {
-			defer s.releaseConn(name)
+			s.releaseConn(name)
 		}
-		serve()
-	}()
+		s.conns.Done()
+	})
 }
 
 // startSync sets up an upgraded WebSocket for the document name: a refusal (authErr, refused,
 // !counted) is sent and its close requested, otherwise the peer joins the document's actor. It
 // returns the rest, which the caller runs on the connection's goroutine: readPump until the
 // connection ends, then the bookkeeping of its end, waiting for the writer (and the
-// re-authenticator).
-func (s *Server) startSync(ws *websocket.Conn, r *http.Request, name string, grant Grant, authErr error, refused string, counted bool) (serve func()) {
+// re-authenticator), then done.
+func (s *Server) startSync(ws *websocket.Conn, sr *smallReader, r *http.Request, name string, grant Grant, authErr error, refused string, counted bool) (serve func(done func())) {
 	// The peer is created first so that the connection logs with its id; p.out is set below,
 	// before the peer is shared with the actor.
-	p := newPeer(nil, grant.Principal, s.log.With("doc", name))
+	p := newPeer(nil, grant.Principal, s.log)
+	p.log.doc = name
 	p.access = grant.Access
-	log := p.log
+	log := &p.log
 	c := newConn(s, ws, log)
+	if sr.br != nil {
+		c.br, c.waiter = sr.br, newInputWaiter(sr.conn)
+	}
 	c.start()
 	p.out = c
 	if refused != "" {
@@ -282,14 +314,13 @@ func (s *Server) startSync(ws *websocket.Conn, r *http.Request, name string, gra
 	// fails), then stops the timers.
 	finish := func() {
 		<-c.writerDone
-		c.ping.Stop()
-		if c.keep != nil {
-			c.keep.Stop()
-		}
+		c.timer.Stop()
 	}
-	refuse := func() {
-		c.readPump(nil, nil)
-		finish()
+	refuse := func(done func()) {
+		c.readPump(nil, nil, func() {
+			finish()
+			done()
+		})
 	}
 	if refused != "" {
 		return refuse
@@ -318,8 +349,19 @@ func (s *Server) startSync(ws *websocket.Conn, r *http.Request, name string, gra
 			s.reauthenticate(r, name, a, p, c, grant.Access)
 		}()
 	}
-	return func() {
-		c.readPump(a, p)
+	return func(done func()) {
+		c.readPump(a, p, func() {
+			s.connEnded(c, p, ev, reauthDone)
+			finish()
+			done()
+		})
+	}
+}
+
+// connEnded does the bookkeeping of a connection that joined a document once its reader ended:
+// metrics, log, disconnect event; then it waits for the re-authenticator, if one runs.
+func (s *Server) connEnded(c *conn, p *peer, ev ConnEvent, reauthDone chan struct{}) {
+	{
 		s.metrics.connections.Dec()
 		if c.byPeer {
 			ev.Code = c.peerCode
@@ -332,7 +374,6 @@ func (s *Server) startSync(ws *websocket.Conn, r *http.Request, name string, gra
 		if reauthDone != nil {
 			<-reauthDone
 		}
-		finish()
 	}
 }
 
@@ -389,80 +430,165 @@ func (s *Server) join(p *peer, name string) (*actor, error) {
 // readPump is the connection's only reader. It forwards each binary message to the actor a as
 // it arrives, and reports hostile input (text frames, oversized messages, rate violations) to
 // the actor, which closes the connection with the matching code. When a is nil (the
-// connection is being refused) it only waits for the close handshake. It returns when the
-// connection ends, after telling the actor the peer left.
-func (c *conn) readPump(a *actor, p *peer) {
-	defer close(c.readerDone)
+// connection is being refused) it only waits for the close handshake. When the connection
+// ends it tells the actor the peer left, then runs then.
+//
+// Reading may go on on other goroutines than the caller's (see readLoop); readPump may return
+// before the connection ends. There is one reading goroutine at any time.
+func (c *conn) readPump(a *actor, p *peer, then func()) {
 	opts := &c.s.opts
 	_ = c.ws.SetReadDeadline(time.Now().Add(opts.PongWait))
 	c.ws.SetPongHandler(func(string) error {
 		return c.ws.SetReadDeadline(time.Now().Add(opts.PongWait))
 	})
-	limit := newRateLimiter(opts.MaxMessageRate, opts.MaxByteRate, time.Now())
-	var overFor time.Duration // pause time since the peer was last within its rates
-	discard := a == nil       // after a violation, read only to see the peer's close answer
+	c.rd = readState{
+		a:        a,
+		p:        p,
+		limit:    newRateLimiter(opts.MaxMessageRate, opts.MaxByteRate, time.Now()),
+		discard:  a == nil,
+		boundary: true,
+		then:     then,
+	}
+	c.readLoop()
+}
+
+// readState is the reader's state, kept in the conn so that reading can move to another
+// goroutine.
+type readState struct {
+	a       *actor
+	p       *peer
+	limit   *rateLimiter
+	overFor time.Duration // pause time since the peer was last within its rates
+	discard bool          // after a violation, read only to see the peer's close answer
+	// boundary: the input is at a frame boundary between messages (every message so far was
+	// read to its end), so skipPong may look at the next frame's header.
+	boundary bool
+	then     func()
+}
+
+// readLoop reads messages until the connection ends. When nothing is buffered and the socket
+// has nothing to read, it hands the wait to a fresh goroutine (awaitInput) and returns: its
+// own stack, grown by reading and handing over messages, is freed, and the waiting goroutine
+// keeps the smallest stack there is for as long as the peer stays quiet. Most connections are
+// idle most of the time, so this halves what each one costs. Without a waiter (TLS, or a
+// platform without one) it waits in gorilla's NextReader like any reader.
+func (c *conn) readLoop() {
 	for {
-		typ, rd, err := c.ws.NextReader()
-		if err != nil {
-			c.peerCode = websocket.CloseAbnormalClosure
-			var ce *websocket.CloseError
-			if errors.As(err, &ce) {
-				c.peerCode = ce.Code
-			} else {
-				c.log.Debug("read ended", "err", err)
+		if c.waiter != nil && c.rd.boundary {
+			if c.br.Buffered() == 0 && !c.waiter.ready() {
+				go c.awaitInput()
+				return
 			}
-			break
-		}
-		now := time.Now()
-		_ = c.ws.SetReadDeadline(now.Add(opts.PongWait))
-		if discard {
-			continue
-		}
-		if typ != websocket.BinaryMessage {
-			discard = c.violation(a, p, CloseBadMessage, errors.New("text frame"))
-			continue
-		}
-		frame, err := readLimited(rd, opts.MaxMessageBytes)
-		if errors.Is(err, errTooLarge) {
-			discard = c.violation(a, p, CloseTooLarge, err)
-			continue
-		}
-		if err != nil {
-			c.peerCode = websocket.CloseAbnormalClosure
-			c.log.Debug("read ended", "err", err)
-			break
-		}
-		c.s.metrics.messagesIn.Inc()
-		c.s.metrics.bytesIn.Add(float64(len(frame)))
-		if wait := limit.delay(now); wait == 0 {
-			overFor = 0
-		} else {
-			// Over the rate: stop reading for a while (TCP pushes back on the peer). A peer
-			// kept over for more than MaxThrottle in a row is closed with 1013.
-			overFor += wait
-			if overFor > opts.MaxThrottle {
-				discard = c.violation(a, p, CloseRateLimited, errors.New("message or byte rate above limit"))
+			if c.skipPong() {
 				continue
 			}
-			c.s.metrics.throttled.Inc()
-			if !c.pause(wait) {
-				discard = true
-				continue
-			}
-			now = time.Now()
 		}
-		limit.took(len(frame), now)
-		if !a.post(c.s.ctx, frameMsg{p: p, frame: frame}) {
-			c.close(CloseGoingAway)
-			discard = true
+		if !c.readMessage() {
+			break
 		}
 	}
 	// Claim the close first, so that the actor's close of the departed peer is not counted
 	// as a close by the server.
 	c.byPeer = c.closeFirst(CloseGoingAway)
-	if a != nil {
-		a.post(c.s.ctx, leaveMsg{p: p, reason: CloseGoingAway})
+	if c.rd.a != nil {
+		c.rd.a.post(c.s.ctx, leaveMsg{p: c.rd.p, reason: CloseGoingAway})
 	}
+	close(c.readerDone)
+	c.rd.then()
+}
+
+// awaitInput waits until the socket has input (or an error, or the read deadline passed),
+// then goes on reading.
+func (c *conn) awaitInput() {
+	c.waiter.wait()
+	c.readLoop()
+}
+
+// skipPong consumes a pong frame that sits whole at the head of the buffered input and
+// extends the read deadline, as the pong handler does. gorilla's NextReader would consume it
+// too, but would then wait for the next data message deep in its own stack; readLoop waits for
+// input on a small one instead. Anything but a complete, masked, final pong is left to gorilla.
+func (c *conn) skipPong() bool {
+	h, err := c.br.Peek(2)
+	if err != nil {
+		return false // NextReader reports it
+	}
+	const finPong, masked = 0x80 | websocket.PongMessage, 0x80
+	size := int(h[1] &^ masked)
+	if h[0] != finPong || h[1]&masked == 0 || size > 125 {
+		return false
+	}
+	n := 2 + 4 + size // header, masking key, payload
+	if c.br.Buffered() < n {
+		return false
+	}
+	_, _ = c.br.Discard(n)
+	_ = c.ws.SetReadDeadline(time.Now().Add(c.s.opts.PongWait))
+	return true
+}
+
+// readMessage reads and handles the next message. It returns false when the connection ended.
+func (c *conn) readMessage() bool {
+	opts := &c.s.opts
+	rs := &c.rd
+	typ, rd, err := c.ws.NextReader()
+	if err != nil {
+		c.peerCode = websocket.CloseAbnormalClosure
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
+			c.peerCode = ce.Code
+		} else {
+			c.log.Debug("read ended", "err", err)
+		}
+		return false
+	}
+	now := time.Now()
+	_ = c.ws.SetReadDeadline(now.Add(opts.PongWait))
+	if rs.discard {
+		rs.boundary = false
+		return true
+	}
+	if typ != websocket.BinaryMessage {
+		rs.boundary = false
+		rs.discard = c.violation(rs.a, rs.p, CloseBadMessage, errors.New("text frame"))
+		return true
+	}
+	frame, err := readLimited(rd, opts.MaxMessageBytes)
+	if errors.Is(err, errTooLarge) {
+		rs.boundary = false
+		rs.discard = c.violation(rs.a, rs.p, CloseTooLarge, err)
+		return true
+	}
+	if err != nil {
+		c.peerCode = websocket.CloseAbnormalClosure
+		c.log.Debug("read ended", "err", err)
+		return false
+	}
+	c.s.metrics.messagesIn.Inc()
+	c.s.metrics.bytesIn.Add(float64(len(frame)))
+	if wait := rs.limit.delay(now); wait == 0 {
+		rs.overFor = 0
+	} else {
+		// Over the rate: stop reading for a while (TCP pushes back on the peer). A peer
+		// kept over for more than MaxThrottle in a row is closed with 1013.
+		rs.overFor += wait
+		if rs.overFor > opts.MaxThrottle {
+			rs.discard = c.violation(rs.a, rs.p, CloseRateLimited, errors.New("message or byte rate above limit"))
+			return true
+		}
+		c.s.metrics.throttled.Inc()
+		if !c.pause(wait) {
+			rs.discard = true
+			return true
+		}
+		now = time.Now()
+	}
+	rs.limit.took(len(frame), now)
+	if !rs.a.post(c.s.ctx, frameMsg{p: rs.p, frame: frame}) {
+		c.close(CloseGoingAway)
+		rs.discard = true
+	}
+	return true
 }
 
 // pause waits d, or until the connection is being closed (it then returns false).
@@ -533,12 +659,6 @@ func (c *conn) writeRun() {
 		}
 		clear(batch)
 		spare = batch
-		c.qmu.Lock()
-		keep := c.keep
-		c.qmu.Unlock()
-		if keep != nil {
-			keep.Reset(c.s.opts.KeepAliveInterval)
-		}
 	}
 }
 

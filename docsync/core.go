@@ -32,7 +32,7 @@ type peer struct {
 	id   uuid.UUID
 	user string
 	out  sink
-	log  *slog.Logger
+	log  peerLog
 
 	// access is the peer's permission; read-only peers' updates are dropped. Changed only by
 	// the actor (Server.SetAccess, re-authentication).
@@ -44,7 +44,7 @@ type peer struct {
 
 func newPeer(out sink, user string, log *slog.Logger) *peer {
 	id := uuid.New()
-	return &peer{id: id, user: user, access: AccessReadWrite, out: out, log: log.With("conn", id)}
+	return &peer{id: id, user: user, access: AccessReadWrite, out: out, log: peerLog{base: log, id: id}}
 }
 
 // effectKind says what an effect asks the run loop to do.

@@ -104,7 +104,7 @@ type Options struct {
 	// SendQueueBytes is how many bytes may wait for one peer's writer before it is closed with
 	// 1013 (a single frame larger than that is sent when the queue is empty). Zero: 64 MiB.
 	SendQueueBytes int64
-	// InboxLen is the capacity of each document actor's inbox. Zero: 256.
+	// InboxLen is the capacity of each document actor's inbox. Zero: 32.
 	InboxLen int
 	// MaxInflight is how many appended updates may await their durability acknowledgement per
 	// document; past it the actor stops reading its inbox until acknowledgements return.
@@ -235,7 +235,7 @@ func (o Options) withDefaults() Options {
 		o.SendQueueBytes = 64 << 20
 	}
 	if o.InboxLen <= 0 {
-		o.InboxLen = 256
+		o.InboxLen = 32
 	}
 	if o.MaxInflight <= 0 {
 		o.MaxInflight = 1024

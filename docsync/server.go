@@ -122,9 +122,10 @@ func New(opts Options) (*Server, error) {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.hooks = newHookQueue(s)
 	s.upgrader = websocket.Upgrader{
-		// Small read buffers, and write buffers taken from a pool only while a message is
-		// written, keep an idle connection's memory low; larger messages take more reads.
-		ReadBufferSize:  1 << 10,
+		// Zero: read through the small buffer smallReader's Hijack hands over. With write
+		// buffers taken from a pool only while a message is written, this keeps an idle
+		// connection's memory low; larger messages take more reads.
+		ReadBufferSize:  0,
 		WriteBufferSize: 4 << 10,
 		WriteBufferPool: &sync.Pool{},
 		// The origin is checked by serveSync, which refuses after the upgrade with 4403 so

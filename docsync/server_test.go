@@ -448,6 +448,17 @@ func TestServer_SlowPeerClosedWith1013(t *testing.T) {
 		}
 		return false
 	}
+	// The flood starts once slow's presence is known, so that dropping slow must remove it.
+	require.Eventually(t, func() bool {
+		for _, ev := range fast.eventsCopy() {
+			for _, e := range ev.aw {
+				if e.client == 777 && e.json == `{"slow":true}` {
+					return true
+				}
+			}
+		}
+		return false
+	}, waitFor, 5*time.Millisecond, "slow's presence reaches fast")
 	// A watcher starts reading slow's socket as soon as the removal is seen: what was queued
 	// before the close, then the 1013 close frame.
 	codec := make(chan int, 1)
