@@ -59,25 +59,18 @@ type conn struct {
 	lastWrite time.Time
 
 	closeOnce sync.Once
-	reason    CloseReason // written once, before quit is closed
+	reason    CloseReason // written once, before quit fires
 	// byPeer and peerCode (set by readPump) tell whether the peer ended the connection, and
 	// with which close code (1006: without a close frame).
 	byPeer     bool
 	peerCode   int
-	quit       chan struct{}
-	readerDone chan struct{}
-	writerDone chan struct{} // closed when the writer has ended for good
+	quit       event // close was called
+	readerDone event // the reader has ended
+	writerDone event // the writer has ended for good
 }
 
 func newConn(s *Server, ws *websocket.Conn, log *peerLog) *conn {
-	return &conn{
-		s:          s,
-		ws:         ws,
-		log:        log,
-		quit:       make(chan struct{}),
-		readerDone: make(chan struct{}),
-		writerDone: make(chan struct{}),
-	}
+	return &conn{s: s, ws: ws, log: log}
 }
 
 // start arms the timer. Frames may be queued before it.
@@ -199,7 +192,7 @@ func (c *conn) closeFirst(reason CloseReason) bool {
 	c.closeOnce.Do(func() {
 		first = true
 		c.reason = reason
-		close(c.quit)
+		c.quit.fire()
 		c.qmu.Lock()
 		c.startWriterLocked() // the writer sends the close frame
 		c.qmu.Unlock()
@@ -313,7 +306,7 @@ func (s *Server) startSync(ws *websocket.Conn, sr *smallReader, r *http.Request,
 	// finish waits until the writer has ended for good (after close is called or a write
 	// fails), then stops the timers.
 	finish := func() {
-		<-c.writerDone
+		<-c.writerDone.wait()
 		c.timer.Stop()
 	}
 	refuse := func(done func()) {
@@ -385,7 +378,7 @@ func (s *Server) reauthenticate(r *http.Request, name string, a *actor, p *peer,
 	defer t.Stop()
 	for {
 		select {
-		case <-c.readerDone:
+		case <-c.readerDone.wait():
 			return
 		case <-s.ctx.Done():
 			return
@@ -493,7 +486,7 @@ func (c *conn) readLoop() {
 	if c.rd.a != nil {
 		c.rd.a.post(c.s.ctx, leaveMsg{p: c.rd.p, reason: CloseGoingAway})
 	}
-	close(c.readerDone)
+	c.readerDone.fire()
 	c.rd.then()
 }
 
@@ -598,7 +591,7 @@ func (c *conn) pause(d time.Duration) bool {
 	select {
 	case <-t.C:
 		return true
-	case <-c.quit:
+	case <-c.quit.wait():
 		return false
 	}
 }
@@ -670,18 +663,11 @@ func (c *conn) endWriter() {
 	c.queue = nil
 	c.queued = 0
 	c.qmu.Unlock()
-	close(c.writerDone)
+	c.writerDone.fire()
 }
 
 // closing reports whether close has been called.
-func (c *conn) closing() bool {
-	select {
-	case <-c.quit:
-		return true
-	default:
-		return false
-	}
-}
+func (c *conn) closing() bool { return c.quit.isSet() }
 
 func (c *conn) write(typ int, b []byte) error {
 	if err := c.ws.SetWriteDeadline(time.Now().Add(c.s.opts.WriteTimeout)); err != nil {
@@ -706,7 +692,7 @@ func (c *conn) writeClose() {
 	t := time.NewTimer(grace)
 	defer t.Stop()
 	select {
-	case <-c.readerDone:
+	case <-c.readerDone.wait():
 	case <-t.C:
 	}
 	_ = c.ws.Close()
