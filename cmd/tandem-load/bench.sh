@@ -4,7 +4,11 @@
 # before every run, and prints one JSON result per line (server, case, then tandem-load's
 # fields) to stdout.
 #
-#   cmd/tandem-load/bench.sh [quick]
+#   cmd/tandem-load/bench.sh [quick | idle]
+#
+# "idle" runs only the idle-connection cases, ROUNDS times each (default 3), alternating the
+# servers: process memory after a burst of connections varies from run to run with when the
+# garbage collectors last ran, most with few connections.
 #
 # SERVERS selects the servers (default "tandem ref"; "tandem-bolt" is Tandem on a bbolt file
 # with fsync, i.e. `tandem serve --db FILE`).
@@ -70,6 +74,21 @@ run_case() { # $1 = server, $2 = case label, rest = tandem-load flags
   stop_server
 }
 
+idle_cases() { # $1 = server, $2 = round label suffix
+  run_case "$1" "idle N=1000 1 doc$2" --mode idle --conns 1000 --docs 1
+  run_case "$1" "idle N=5000 1 doc$2" --mode idle --conns 5000 --docs 1
+  run_case "$1" "idle N=1000 1000 docs$2" --mode idle --conns 1000 --docs 1000
+}
+
+if [ "${1:-}" = idle ]; then # the idle cases only, ROUNDS times each (default 3), servers interleaved
+  for r in $(seq "${ROUNDS:-3}"); do
+    for s in ${SERVERS:-tandem ref}; do
+      idle_cases "$s" " #$r"
+    done
+  done
+  exit 0
+fi
+
 if [ "${1:-}" = quick ]; then
   for s in ${SERVERS:-tandem ref}; do
     run_case "$s" "trace K=1 unpaced 5k" --mode trace --readers 1 --limit 5000
@@ -94,7 +113,5 @@ for s in ${SERVERS:-tandem ref}; do
   for d in 100 1000; do
     run_case "$s" "docs D=$d 5/s" --mode docs --docs "$d" --rate 5 --duration 15s
   done
-  run_case "$s" "idle N=1000 1 doc" --mode idle --conns 1000 --docs 1
-  run_case "$s" "idle N=5000 1 doc" --mode idle --conns 5000 --docs 1
-  run_case "$s" "idle N=1000 1000 docs" --mode idle --conns 1000 --docs 1000
+  idle_cases "$s" ""
 done

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strings"
 	"time"
@@ -32,6 +33,7 @@ func runServe(ctx context.Context, args []string) error {
 	maxMsg := fs.Int64("max-message", 32<<20, "largest WebSocket message accepted, in bytes")
 	echo := fs.Bool("echo", false, "echo each durable update to its sender too (y-websocket v14 sync status)")
 	verbose := fs.Bool("v", false, "debug logging")
+	debugAddr := fs.String("debug-addr", "", "serve Go's profiles (net/http/pprof, /debug/pprof/) on this address, e.g. 127.0.0.1:6060; keep it private (default: off)")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate file (PEM); with --tls-key, serve HTTPS and wss://")
 	tlsKey := fs.String("tls-key", "", "TLS private key file (PEM)")
 	tokens := fs.String("tokens", "", "token file: one `TOKEN PRINCIPAL rw|ro` per line; clients send ?token=, a Bearer header or the tandem_token cookie (default: no authentication)")
@@ -125,6 +127,16 @@ func runServe(ctx context.Context, args []string) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	var debugSrv *http.Server
+	if *debugAddr != "" {
+		dln, err := net.Listen("tcp", *debugAddr)
+		if err != nil {
+			return errors.Join(fmt.Errorf("serve: --debug-addr: %w", err), ln.Close(), srv.Close(), store.Close())
+		}
+		debugSrv = &http.Server{Handler: pprofMux(), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = debugSrv.Serve(dln) }()
+		log.Info("profiles", "addr", dln.Addr().String(), "path", "/debug/pprof/")
+	}
 	scheme := "ws"
 	if *tlsCert != "" {
 		scheme = "wss"
@@ -157,6 +169,9 @@ func runServe(ctx context.Context, args []string) error {
 	if err := httpSrv.Shutdown(sctx); err != nil {
 		log.Warn("http shutdown", "err", err)
 	}
+	if debugSrv != nil {
+		_ = debugSrv.Close() // a running CPU profile is cut short
+	}
 	if runErr == nil {
 		if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 			runErr = fmt.Errorf("serve: %w", err)
@@ -174,4 +189,16 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	log.Info("stopped")
 	return runErr
+}
+
+// pprofMux serves net/http/pprof's handlers under /debug/pprof/ (registered here, not on
+// http.DefaultServeMux).
+func pprofMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }

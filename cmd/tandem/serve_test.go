@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -67,6 +68,32 @@ func TestServe_PersistsAndShutsDownCleanly(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, uint64(1), seq)
 	assert.Equal(t, "saved", got.ToJSON()["t"])
+}
+
+func TestServe_DebugAddrServesProfiles(t *testing.T) {
+	addr, debug := freeAddr(t), freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- runServe(ctx, []string{"--addr", addr, "--memory", "--debug-addr", debug}) }()
+	defer func() {
+		cancel()
+		require.NoError(t, <-done)
+	}()
+	var body []byte
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + debug + "/debug/pprof/goroutine?debug=1")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		body, _ = io.ReadAll(resp.Body)
+		return resp.StatusCode == http.StatusOK
+	}, 10*time.Second, 20*time.Millisecond)
+	assert.Contains(t, string(body), "goroutine profile")
+	resp, err := http.Get("http://" + addr + "/debug/pprof/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.NotEqual(t, http.StatusOK, resp.StatusCode, "profiles stay off the public address")
 }
 
 func TestServe_BadFlags(t *testing.T) {
