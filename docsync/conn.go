@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -27,7 +28,8 @@ var errTooLarge = errors.New("docsync: message too large")
 // peer: the actor hands it frames with enqueue and asks it to end with close.
 //
 // The writer goroutine runs only while there is something to send: enqueue and close start
-// it, and it exits when the queue is empty, so an idle connection costs one goroutine. Pings
+// it, and it exits some tens of milliseconds after its queue emptied (linger), so an idle
+// connection costs one goroutine. Pings
 // and keep-alives come from one runtime timer (time.AfterFunc), not a goroutine.
 //
 // Only the writer writes data messages to ws (other goroutines may call only Close and control
@@ -49,14 +51,22 @@ type conn struct {
 	qmu     sync.Mutex
 	queue   [][]byte
 	queued  int64 // bytes in queue
-	writing bool  // a writer goroutine is running
-	ended   bool  // the writer has sent the close frame or failed; no writer starts again
+	writing bool  // a writer goroutine is running (or lingering)
+	// lingering: the writer waits in linger for frames; wake (capacity 1, made when it first
+	// lingers) wakes it.
+	lingering bool
+	wake      chan struct{}
+	ended     bool // the writer has sent the close frame or failed; no writer starts again
 
-	// timer pings every PingInterval and queues a keep-alive after KeepAliveInterval
-	// without a write (onTimer); nil until start. nextPing and lastWrite are guarded by qmu.
+	// timer pings every PingInterval, queues a keep-alive after KeepAliveInterval without a
+	// write, and ends a write that has made no progress for WriteTimeout (onTimer); nil until
+	// start. timerAt (when it fires), nextPing and lastWrite are guarded by qmu.
 	timer     *time.Timer
+	timerAt   time.Time
 	nextPing  time.Time
 	lastWrite time.Time
+	// progress is when the writer last took a batch or finished a frame (Unix nanoseconds).
+	progress atomic.Int64
 
 	closeOnce sync.Once
 	reason    CloseReason // written once, before quit fires
@@ -81,29 +91,58 @@ func (c *conn) start() {
 	now := time.Now()
 	c.nextPing = now.Add(opts.PingInterval)
 	c.lastWrite = now
-	c.timer = time.AfterFunc(c.nextTimerLocked(now), c.onTimer)
+	d := c.nextTimerLocked(now)
+	c.timerAt = now.Add(d)
+	c.timer = time.AfterFunc(d, c.onTimer)
 }
 
-// nextTimerLocked returns how long after now the timer must fire: at the next ping, or when
-// the connection will have gone KeepAliveInterval without a write. c.qmu is held.
+// nextTimerLocked returns how long after now the timer must fire: at the next ping, when the
+// connection will have gone KeepAliveInterval without a write, or, while the writer runs, when
+// it will have gone WriteTimeout without progress. c.qmu is held.
 func (c *conn) nextTimerLocked(now time.Time) time.Duration {
+	opts := &c.s.opts
 	next := c.nextPing
-	if keep := c.s.opts.KeepAliveInterval; keep > 0 && c.lastWrite.Add(keep).Before(next) {
+	if keep := opts.KeepAliveInterval; keep > 0 && c.lastWrite.Add(keep).Before(next) {
 		next = c.lastWrite.Add(keep)
+	}
+	if c.writing && !c.lingering {
+		if stuck := time.Unix(0, c.progress.Load()).Add(opts.WriteTimeout); stuck.Before(next) {
+			next = stuck
+		}
 	}
 	return max(next.Sub(now), time.Millisecond)
 }
 
-// onTimer pings the peer when a ping is due (a control write, allowed beside the writer),
-// queues a keep-alive (an empty awareness update) when nothing was written for
-// KeepAliveInterval, and re-arms the timer.
+// rearmLocked re-arms the timer for nextTimerLocked. c.qmu is held.
+func (c *conn) rearmLocked(now time.Time) {
+	d := c.nextTimerLocked(now)
+	c.timerAt = now.Add(d)
+	c.timer.Reset(d)
+}
+
+// onTimer is the write watchdog, pinger and keep-alive. Writes carry no socket deadline (a
+// deadline set per write costs a runtime timer update per frame, a sixth of the server's CPU
+// when it fans out to many peers); instead a write that has made no progress for WriteTimeout
+// is ended here by closing the socket. Otherwise it pings the peer when a ping is due (a
+// control write, allowed beside the writer), queues a keep-alive (an empty awareness update)
+// when nothing was written for KeepAliveInterval, and re-arms the timer.
 func (c *conn) onTimer() {
-	if c.closing() {
-		return
-	}
 	opts := &c.s.opts
 	now := time.Now()
 	c.qmu.Lock()
+	if c.writing && !c.lingering && now.Sub(time.Unix(0, c.progress.Load())) >= opts.WriteTimeout {
+		c.qmu.Unlock()
+		c.log.Info("write timed out, closing", "timeout", opts.WriteTimeout)
+		_ = c.ws.Close() // the write fails, the writer and the reader end
+		return
+	}
+	if c.closing() {
+		if c.writing { // the watchdog still guards the writer's last frames
+			c.rearmLocked(now)
+		}
+		c.qmu.Unlock()
+		return
+	}
 	ping := !now.Before(c.nextPing)
 	if ping {
 		c.nextPing = now.Add(opts.PingInterval)
@@ -112,7 +151,7 @@ func (c *conn) onTimer() {
 	if keep {
 		c.lastWrite = now // the keep-alive is on its way
 	}
-	c.timer.Reset(c.nextTimerLocked(now))
+	c.rearmLocked(now)
 	c.qmu.Unlock()
 	if ping {
 		if err := c.ws.WriteControl(websocket.PingMessage, nil, now.Add(opts.WriteTimeout)); err != nil {
@@ -149,18 +188,26 @@ func (c *conn) enqueue(frame []byte) bool {
 	return true
 }
 
-// startWriterLocked starts the writer goroutine unless one runs or the writer has ended.
+// startWriterLocked starts the writer goroutine, or wakes a lingering one, unless the writer
+// has ended.
 // c.qmu is held.
 func (c *conn) startWriterLocked() {
-	if !c.writing && !c.ended {
+	switch {
+	case c.ended:
+	case !c.writing:
 		c.writing = true
+		c.progress.Store(time.Now().UnixNano()) // the watchdog counts from here
 		go c.writeRun()
+	case c.lingering:
+		c.lingering = false
+		c.progress.Store(time.Now().UnixNano())
+		c.wake <- struct{}{} // never blocks: lingering is set only with wake empty
 	}
 }
 
 // take returns every queued frame and empties the queue, which reuses spare (a slice the
 // writer is done with) when it is small. When the queue is empty and no close was requested,
-// the writer stops: take returns ok false and the writer must exit.
+// take returns ok false (see linger).
 func (c *conn) take(spare [][]byte) (q [][]byte, ok bool) {
 	if cap(spare) > maxSpareQueue {
 		spare = nil // let a burst's backing array go
@@ -168,13 +215,20 @@ func (c *conn) take(spare [][]byte) (q [][]byte, ok bool) {
 	c.qmu.Lock()
 	defer c.qmu.Unlock()
 	if len(c.queue) == 0 && !c.closing() {
-		c.writing = false
 		return nil, false
 	}
 	q = c.queue
 	c.queue = spare[:0]
 	c.queued = 0
-	c.lastWrite = time.Now() // about to be written
+	now := time.Now()
+	c.lastWrite = now // about to be written
+	c.progress.Store(now.UnixNano())
+	// The watchdog must look at this batch within about WriteTimeout: re-arm the timer if it
+	// is set much later (rarely: a busy connection's timer is never far off).
+	if wt := c.s.opts.WriteTimeout; c.timer != nil && c.timerAt.After(now.Add(wt+wt/2)) {
+		c.timerAt = now.Add(wt)
+		c.timer.Reset(wt)
+	}
 	return q, true
 }
 
@@ -296,7 +350,7 @@ func (s *Server) startSync(ws *websocket.Conn, sr *smallReader, r *http.Request,
 		// writes.
 		reason := refusalReason(authErr)
 		log.Info("connection refused", "code", reason.Code(), "err", authErr)
-		_ = c.write(websocket.BinaryMessage, encodeAuthDenied(authErr.Error()))
+		_ = c.writeBounded(websocket.BinaryMessage, encodeAuthDenied(authErr.Error()))
 		c.close(reason)
 	case !counted:
 		// Over a connection limit: 1013, so the provider retries later (with its backoff).
@@ -627,12 +681,16 @@ func (c *conn) writeRun() {
 	var spare [][]byte
 	for {
 		if c.closing() {
+			c.progress.Store(time.Now().UnixNano())
 			c.writeClose()
 			c.endWriter()
 			return
 		}
 		batch, ok := c.take(spare)
 		if !ok {
+			if c.linger() {
+				continue
+			}
 			return
 		}
 		frames := batch
@@ -649,9 +707,48 @@ func (c *conn) writeRun() {
 				c.endWriter()
 				return
 			}
+			c.progress.Store(time.Now().UnixNano())
 		}
 		clear(batch)
 		spare = batch
+	}
+}
+
+// linger keeps the writer for a while after its queue emptied: a busy peer's next frames then
+// find a writer whose stack has grown already. (A fresh goroutine grows its stack again for
+// every burst: with a frame at a time to each of many peers, that copying took a sixth of the
+// server's CPU.) It returns true when there is work (frames, or a close), false when the
+// writer must exit: nothing came within two ticks of the server's linger clock.
+func (c *conn) linger() bool {
+	for ticks := 0; ; ticks++ {
+		c.qmu.Lock()
+		if len(c.queue) > 0 || c.closing() {
+			c.qmu.Unlock()
+			return true
+		}
+		if ticks == 2 {
+			c.writing = false
+			c.qmu.Unlock()
+			return false
+		}
+		if c.wake == nil {
+			c.wake = make(chan struct{}, 1)
+		}
+		wake := c.wake
+		c.lingering = true
+		c.qmu.Unlock()
+		select {
+		case <-wake: // startWriterLocked cleared lingering
+			return true
+		case <-c.s.linger.next():
+		}
+		c.qmu.Lock()
+		c.lingering = false
+		select {
+		case <-wake: // a wake-up that raced with the tick
+		default:
+		}
+		c.qmu.Unlock()
 	}
 }
 
@@ -669,16 +766,23 @@ func (c *conn) endWriter() {
 // closing reports whether close has been called.
 func (c *conn) closing() bool { return c.quit.isSet() }
 
+// write writes one data message. It sets no deadline: the writer's writes are bounded by the
+// watchdog in onTimer, and the only other caller (a refusal, before any writer runs) uses
+// writeBounded.
 func (c *conn) write(typ int, b []byte) error {
-	if err := c.ws.SetWriteDeadline(time.Now().Add(c.s.opts.WriteTimeout)); err != nil {
-		return err
-	}
 	if err := c.ws.WriteMessage(typ, b); err != nil {
 		return err
 	}
 	c.s.metrics.framesOut.Inc()
 	c.s.metrics.bytesOut.Add(float64(len(b)))
 	return nil
+}
+
+// writeBounded is write with a deadline of WriteTimeout.
+func (c *conn) writeBounded(typ int, b []byte) error {
+	_ = c.ws.SetWriteDeadline(time.Now().Add(c.s.opts.WriteTimeout))
+	defer func() { _ = c.ws.SetWriteDeadline(time.Time{}) }()
+	return c.write(typ, b)
 }
 
 // writeClose sends the close frame for c.reason, waits up to the close grace period for the reader to see

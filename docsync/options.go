@@ -152,7 +152,9 @@ type Options struct {
 	// an empty awareness update (01 01 00) so that the y-websocket watchdog (30 s) stays
 	// fed. Zero: 15 s. Negative: never.
 	KeepAliveInterval time.Duration
-	// WriteTimeout bounds each write to a peer. Zero: 10 s.
+	// WriteTimeout: a peer that takes no bytes for this long while frames wait for it is
+	// dropped (its socket is closed; the connection's timer checks, so within about 1.5 ×
+	// WriteTimeout). It also bounds pings and the close frame. Zero: 10 s.
 	WriteTimeout time.Duration
 	// EchoUpdates also sends each durable update back to the peer that sent it, as the
 	// reference server does; y-websocket v14 reads that echo as "saved". Zero (false): the

@@ -74,6 +74,8 @@ type Server struct {
 	upgrader websocket.Upgrader
 	// merges shares the writers' merges of lagging peers' backlogs.
 	merges *mergeMemo
+	// linger is the clock lingering writers wait on.
+	linger *lingerClock
 
 	// ctx is the parent of every actor's context; Close cancels it.
 	ctx    context.Context
@@ -109,6 +111,7 @@ func New(opts Options) (*Server, error) {
 		docConns: map[string]int{},
 		stopping: make(chan struct{}),
 		merges:   newMergeMemo(),
+		linger:   newLingerClock(),
 	}
 	m, err := newMetrics(s, opts.Registry)
 	if err != nil {

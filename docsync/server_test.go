@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -509,6 +510,67 @@ func TestServer_SlowPeerClosedWith1013(t *testing.T) {
 		})
 		return err == nil && l == n*len(chunk)
 	}, waitFor, 100*time.Millisecond)
+}
+
+// TestServer_StuckWriteDroppedByWatchdog: a peer that stops reading while its queue is still
+// short is dropped after WriteTimeout without progress, by the connection's timer (writes
+// carry no socket deadline), and its presence is removed.
+func TestServer_StuckWriteDroppedByWatchdog(t *testing.T) {
+	logs := &syncBuf{}
+	const writeTimeout = 400 * time.Millisecond
+	_, base, _ := newTestServer(t, docsync.Options{WriteTimeout: writeTimeout,
+		Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	fast := dial(t, base, "doc")
+	fast.waitSynced()
+	slow, resp, err := slowDialer().Dial(base+"/sync/doc", nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	defer slow.Close()
+	require.NoError(t, slow.WriteMessage(websocket.BinaryMessage, awarenessFrame(778, 1, `{"stuck":true}`)))
+	presence := func(json string) func() bool {
+		return func() bool {
+			for _, ev := range fast.eventsCopy() {
+				for _, e := range ev.aw {
+					if e.client == 778 && e.json == json {
+						return true
+					}
+				}
+			}
+			return false
+		}
+	}
+	require.Eventually(t, presence(`{"stuck":true}`), waitFor, 5*time.Millisecond)
+	// 120 updates of 64 KiB: far more than the sockets buffer, far fewer frames than the
+	// send queue holds, so slow's writer blocks and the queue never overflows.
+	chunk := strings.Repeat("y", 64<<10)
+	for i := 0; i < 120; i++ {
+		fast.insert(0, chunk)
+	}
+	stalled := time.Now()
+	require.Eventually(t, presence("null"), waitFor, 10*time.Millisecond, "the stuck peer is dropped")
+	t.Logf("dropped %v after the last update", time.Since(stalled))
+	assert.Contains(t, logs.String(), "write timed out")
+	assert.NotContains(t, logs.String(), "peer too slow", "dropped by the watchdog, not by the queue bound")
+}
+
+// TestServer_UpdatesAroundLingerTicks: updates sent with gaps around the writers' linger
+// period (so that some find the writer lingering, some find it gone, and some race its
+// tick) all arrive, in order.
+func TestServer_UpdatesAroundLingerTicks(t *testing.T) {
+	_, base, _ := newTestServer(t, docsync.Options{})
+	w := dial(t, base, "doc")
+	w.waitSynced()
+	r := dial(t, base, "doc")
+	r.waitSynced()
+	rng := rand.New(rand.NewPCG(7, 7))
+	want := ""
+	for i := 0; i < 60; i++ {
+		ch := string(rune('a' + i%26))
+		w.insert(len(want), ch)
+		want += ch
+		time.Sleep(time.Duration(rng.IntN(70)) * time.Millisecond)
+	}
+	require.Eventually(t, func() bool { return r.text() == want }, waitFor, 10*time.Millisecond, "got %q", r.text())
 }
 
 // gatedStore delays Load until the gate is closed.
