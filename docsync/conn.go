@@ -56,7 +56,10 @@ type conn struct {
 	// lingers) wakes it.
 	lingering bool
 	wake      chan struct{}
-	ended     bool // the writer has sent the close frame or failed; no writer starts again
+	// quick counts the batches in a row that came within lingerTick of the one before;
+	// the writer lingers only for a peer that gets frames that often (lingerAfter batches).
+	quick int
+	ended bool // the writer has sent the close frame or failed; no writer starts again
 
 	// timer pings every PingInterval, queues a keep-alive after KeepAliveInterval without a
 	// write, and ends a write that has made no progress for WriteTimeout (onTimer); nil until
@@ -221,6 +224,11 @@ func (c *conn) take(spare [][]byte) (q [][]byte, ok bool) {
 	c.queue = spare[:0]
 	c.queued = 0
 	now := time.Now()
+	if now.Sub(c.lastWrite) < lingerTick {
+		c.quick++
+	} else {
+		c.quick = 0
+	}
 	c.lastWrite = now // about to be written
 	c.progress.Store(now.UnixNano())
 	// The watchdog must look at this batch within about WriteTimeout: re-arm the timer if it
@@ -714,11 +722,14 @@ func (c *conn) writeRun() {
 	}
 }
 
-// linger keeps the writer for a while after its queue emptied: a busy peer's next frames then
+// linger keeps the writer of a busy peer (lingerAfter batches in a row, each within
+// lingerTick of the last) for a while after its queue emptied: the peer's next frames then
 // find a writer whose stack has grown already. (A fresh goroutine grows its stack again for
 // every burst: with a frame at a time to each of many peers, that copying took a sixth of the
-// server's CPU.) It returns true when there is work (frames, or a close), false when the
-// writer must exit: nothing came within two ticks of the server's linger clock.
+// server's CPU.) Other writers exit at once, so that a burst of joins does not leave
+// thousands of writers behind. It returns true when there is work (frames, or a close),
+// false when the writer must exit: it is not busy, or nothing came within two ticks of the
+// server's linger clock.
 func (c *conn) linger() bool {
 	for ticks := 0; ; ticks++ {
 		c.qmu.Lock()
@@ -726,7 +737,7 @@ func (c *conn) linger() bool {
 			c.qmu.Unlock()
 			return true
 		}
-		if ticks == 2 {
+		if ticks == 2 || c.quick < lingerAfter {
 			c.writing = false
 			c.qmu.Unlock()
 			return false

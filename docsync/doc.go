@@ -111,13 +111,15 @@
 // acknowledgement, a timer tick) and returns effects: frames for peers, records to append,
 // closes, replies. A thin run loop (actor.go) feeds it from a bounded inbox and executes the
 // effects. Connections (conn.go) have one reader goroutine and a writer goroutine that runs
-// only while frames wait; the reader forwards frames to the actor's inbox, the actor hands
-// frames to the connection's bounded queue (which starts the writer) and never blocks on it.
-// Pings and keep-alives share one runtime timer, and on Linux, macOS and the BSDs a quiet
-// reader waits for input on a fresh goroutine of the smallest stack size (readLoop), so an
-// idle connection costs one small goroutine and a few KiB: about 6 KiB of heap and stack
-// measured by BenchmarkServer_IdleConnMemory, and with a document of its own about 14 KiB
-// (BenchmarkServer_IdleDocMemory).
+// while frames wait (and some tens of milliseconds after, so that a busy peer keeps it); the
+// reader forwards frames to the actor's inbox, the actor hands frames to the connection's
+// bounded queue (which starts the writer) and never blocks on it. Writes carry no socket
+// deadline: the connection's one runtime timer closes a peer whose writes make no progress
+// for Options.WriteTimeout, and also sends pings and keep-alives. On Linux, macOS and the
+// BSDs a quiet reader waits for input on a fresh goroutine of the smallest stack size
+// (readLoop), so an idle connection costs one small goroutine and a few KiB: about 6 KB of
+// heap and stack measured by BenchmarkServer_IdleConnMemory, and with a document of its own
+// about 14 KB (BenchmarkServer_IdleDocMemory).
 //
 // The actor starts when a document is first needed and loads it from the store before it
 // reads its inbox, so no peer is answered from an unloaded document. It exits after

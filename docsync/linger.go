@@ -10,6 +10,10 @@ import (
 // grown stacks) alive after a burst of joins; shorter wakes lingering writers more often.
 const lingerTick = 25 * time.Millisecond
 
+// lingerAfter is how many batches in a row, each within lingerTick of the one before, make a
+// peer busy enough for its writer to linger. A join brings two or three.
+const lingerAfter = 4
+
 // lingerClock is a coarse clock shared by a server's lingering writers (conn.linger), so
 // that waiting costs them no timer each: next returns a channel that is closed at the next
 // tick. It ticks only while it is used.

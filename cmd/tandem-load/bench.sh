@@ -77,6 +77,7 @@ run_case() { # $1 = server, $2 = case label, rest = tandem-load flags
 idle_cases() { # $1 = server, $2 = round label suffix
   run_case "$1" "idle N=1000 1 doc$2" --mode idle --conns 1000 --docs 1
   run_case "$1" "idle N=5000 1 doc$2" --mode idle --conns 5000 --docs 1
+  run_case "$1" "idle N=10000 1 doc$2" --mode idle --conns 10000 --docs 1
   run_case "$1" "idle N=1000 1000 docs$2" --mode idle --conns 1000 --docs 1000
 }
 
