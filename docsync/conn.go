@@ -44,6 +44,13 @@ type conn struct {
 	br     *bufio.Reader
 	waiter *inputWaiter
 	rd     readState // the reader's
+	// parked: no goroutine reads; the server's idlePoller resumes the reader on input
+	// (resume), as does closeSocket. pollID is the poller's (guarded by its mutex).
+	parked atomic.Bool
+	pollID uint64
+	// readDeadline is the read deadline last set (Unix nanoseconds): onTimer resumes a
+	// parked reader when it passes, so that the reader sees the timeout.
+	readDeadline atomic.Int64
 
 	// qmu guards the send queue and the writer's state. The queue holds the frames the actor
 	// handed over, in order, that the writer has not taken yet. It grows on demand (an idle
@@ -113,6 +120,9 @@ func (c *conn) nextTimerLocked(now time.Time) time.Duration {
 			next = stuck
 		}
 	}
+	if rd := time.Unix(0, c.readDeadline.Load()); rd.After(now) && rd.Before(next) {
+		next = rd
+	}
 	return max(next.Sub(now), time.Millisecond)
 }
 
@@ -136,8 +146,11 @@ func (c *conn) onTimer() {
 	if c.writing && !c.lingering && now.Sub(time.Unix(0, c.progress.Load())) >= opts.WriteTimeout {
 		c.qmu.Unlock()
 		c.log.Info("write timed out, closing", "timeout", opts.WriteTimeout)
-		_ = c.ws.Close() // the write fails, the writer and the reader end
+		c.closeSocket() // the write fails, the writer and the reader end
 		return
+	}
+	if c.parked.Load() && now.UnixNano() >= c.readDeadline.Load() {
+		c.kick() // the reader finds the deadline passed and ends the connection
 	}
 	if c.closing() {
 		if c.writing { // the watchdog still guards the writer's last frames
@@ -159,7 +172,7 @@ func (c *conn) onTimer() {
 	if ping {
 		if err := c.ws.WriteControl(websocket.PingMessage, nil, now.Add(opts.WriteTimeout)); err != nil {
 			c.log.Debug("ping failed", "err", err)
-			_ = c.ws.Close() // the reader fails and ends the connection
+			c.closeSocket() // the reader fails and ends the connection
 			return
 		}
 	}
@@ -492,9 +505,10 @@ func (s *Server) join(p *peer, name string) (*actor, error) {
 // before the connection ends. There is one reading goroutine at any time.
 func (c *conn) readPump(a *actor, p *peer, then func()) {
 	opts := &c.s.opts
-	_ = c.ws.SetReadDeadline(time.Now().Add(opts.PongWait))
+	c.setReadDeadline(time.Now().Add(opts.PongWait))
 	c.ws.SetPongHandler(func(string) error {
-		return c.ws.SetReadDeadline(time.Now().Add(opts.PongWait))
+		c.setReadDeadline(time.Now().Add(opts.PongWait))
+		return nil
 	})
 	c.rd = readState{
 		a:        a,
@@ -522,16 +536,19 @@ type readState struct {
 }
 
 // readLoop reads messages until the connection ends. When nothing is buffered and the socket
-// has nothing to read, it hands the wait to a fresh goroutine (awaitInput) and returns: its
-// own stack, grown by reading and handing over messages, is freed, and the waiting goroutine
-// keeps the smallest stack there is for as long as the peer stays quiet. Most connections are
-// idle most of the time, so this halves what each one costs. Without a waiter (TLS, or a
-// platform without one) it waits in gorilla's NextReader like any reader.
+// has nothing to read, it parks the connection with the server's idlePoller (Linux: no
+// goroutine waits at all; the poller starts readLoop again on input) or else hands the wait to
+// a fresh goroutine (awaitInput), and returns: its own stack, grown by reading and handing
+// over messages, is freed. Most connections are idle most of the time, so this is most of
+// what each one costs. Without a waiter (TLS, or a platform without one) it waits in
+// gorilla's NextReader like any reader.
 func (c *conn) readLoop() {
 	for {
 		if c.waiter != nil && c.rd.boundary {
 			if c.br.Buffered() == 0 && !c.waiter.ready() {
-				go c.awaitInput()
+				if p := c.s.idlePoller(); p == nil || !p.park(c) {
+					go c.awaitInput()
+				}
 				return
 			}
 			if c.skipPong() {
@@ -578,7 +595,7 @@ func (c *conn) skipPong() bool {
 		return false
 	}
 	_, _ = c.br.Discard(n)
-	_ = c.ws.SetReadDeadline(time.Now().Add(c.s.opts.PongWait))
+	c.setReadDeadline(time.Now().Add(c.s.opts.PongWait))
 	return true
 }
 
@@ -598,7 +615,7 @@ func (c *conn) readMessage() bool {
 		return false
 	}
 	now := time.Now()
-	_ = c.ws.SetReadDeadline(now.Add(opts.PongWait))
+	c.setReadDeadline(now.Add(opts.PongWait))
 	if rs.discard {
 		rs.boundary = false
 		return true
@@ -711,7 +728,7 @@ func (c *conn) writeRun() {
 			}
 			if err := c.write(websocket.BinaryMessage, f); err != nil {
 				c.log.Debug("write failed", "err", err)
-				_ = c.ws.Close()
+				c.closeSocket()
 				c.endWriter()
 				return
 			}
@@ -810,5 +827,36 @@ func (c *conn) writeClose() {
 	case <-c.readerDone.wait():
 	case <-t.C:
 	}
+	c.closeSocket()
+}
+
+// closeSocket closes the connection's socket and resumes its reader if it is parked (a
+// closed socket gives the poller no event), so that the reader ends the connection.
+func (c *conn) closeSocket() {
 	_ = c.ws.Close()
+	c.kick()
+}
+
+// kick resumes the reader if it is parked.
+func (c *conn) kick() {
+	if c.parked.Load() {
+		if p := c.s.poller.Load(); p != nil {
+			p.forget(c)
+		}
+		c.resume()
+	}
+}
+
+// resume starts a reader for a parked connection; of concurrent callers (the poller, a
+// close, the timer) only the first does.
+func (c *conn) resume() {
+	if c.parked.CompareAndSwap(true, false) {
+		go c.readLoop()
+	}
+}
+
+// setReadDeadline sets the socket's read deadline and records it for onTimer.
+func (c *conn) setReadDeadline(t time.Time) {
+	_ = c.ws.SetReadDeadline(t)
+	c.readDeadline.Store(t.UnixNano())
 }

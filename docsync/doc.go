@@ -115,11 +115,15 @@
 // reader forwards frames to the actor's inbox, the actor hands frames to the connection's
 // bounded queue (which starts the writer) and never blocks on it. Writes carry no socket
 // deadline: the connection's one runtime timer closes a peer whose writes make no progress
-// for Options.WriteTimeout, and also sends pings and keep-alives. On Linux, macOS and the
-// BSDs a quiet reader waits for input on a fresh goroutine of the smallest stack size
-// (readLoop), so an idle connection costs one small goroutine and a few KiB: about 6 KB of
-// heap and stack measured by BenchmarkServer_IdleConnMemory, and with a document of its own
-// about 14 KB (BenchmarkServer_IdleDocMemory).
+// for Options.WriteTimeout, and also sends pings and keep-alives. A quiet reader does not
+// wait in gorilla's NextReader: on Linux it parks the connection in an epoll set of the
+// server's (idlePoller; one goroutine waits for all of them and starts a reader for each
+// connection that has input), on macOS and the BSDs it waits on a fresh goroutine of the
+// smallest stack size (readLoop); over TLS it waits in NextReader. On Linux an idle
+// connection then costs no goroutine and about 3.5 KB of heap and stack
+// (BenchmarkServer_IdleConnMemory), and with a document of its own about 11 KB
+// (BenchmarkServer_IdleDocMemory). A parked reader's read deadline is enforced by the
+// connection's timer, which resumes it when the deadline passes.
 //
 // The actor starts when a document is first needed and loads it from the store before it
 // reads its inbox, so no peer is answered from an unloaded document. It exits after

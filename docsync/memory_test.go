@@ -126,8 +126,9 @@ func rawIdleConnTo(tb testing.TB, addr, doc string) net.Conn {
 	return c
 }
 
-// TestServer_IdleConnectionsHoldOneGoroutine: once synced, an idle connection keeps only its
-// reader goroutine (the writer runs only while frames wait; pings and keep-alives are timers).
+// TestServer_IdleConnectionsHoldOneGoroutine: once synced, an idle connection keeps at most
+// its reader goroutine (the writer runs only while frames wait; pings and keep-alives are a
+// timer), and on Linux none: its reader is parked with the server's poller.
 func TestServer_IdleConnectionsHoldOneGoroutine(t *testing.T) {
 	const n = 50
 	_, base, _ := newTestServer(t, docsync.Options{})
@@ -146,17 +147,49 @@ func TestServer_IdleConnectionsHoldOneGoroutine(t *testing.T) {
 		return extra <= n+2
 	}, waitFor, 20*time.Millisecond)
 	require.True(t, ok, "%d goroutines for %d idle connections", extra, n)
+	if runtime.GOOS == "linux" {
+		ok = assert.Eventually(t, func() bool {
+			extra = runtime.NumGoroutine() - g0
+			return extra <= 2
+		}, waitFor, 20*time.Millisecond)
+		require.True(t, ok, "%d goroutines for %d idle connections parked with the poller", extra, n)
+	}
 }
 
-// TestServer_IdleReadersKeepSmallStacks: a quiet connection's reader waits for input on a
-// fresh goroutine with the smallest stack, also after the peer sent pongs (which gorilla's
-// NextReader would consume and then wait on, deep in its stack, for a data message).
+// TestServer_IdleReadersKeepSmallStacks: a quiet connection's reader is parked with the
+// server's poller (Linux) or waits for input on a fresh goroutine with the smallest stack,
+// also after the peer sent pongs (which gorilla's NextReader would consume and then wait on,
+// deep in its stack, for a data message).
 func TestServer_IdleReadersKeepSmallStacks(t *testing.T) {
 	if runtime.GOOS != "linux" && runtime.GOOS != "darwin" && !strings.HasSuffix(runtime.GOOS, "bsd") {
 		t.Skipf("readers wait outside gorilla only on Linux, macOS and the BSDs, not %s", runtime.GOOS)
 	}
+	// Waiting on 2 KiB stacks, the figure is about 2,200 bytes; in gorilla's NextReader it is
+	// over 4,096; parked with the poller, near 0. The race detector doubles them.
+	limit := 3000.0
+	if raceEnabled {
+		limit = 6000
+	}
+	t.Run("goroutine", func(t *testing.T) {
+		perConn := idleReaderStacks(t, true)
+		assert.Less(t, perConn, limit, "idle readers should wait on the smallest stacks")
+	})
+	if runtime.GOOS == "linux" {
+		t.Run("poller", func(t *testing.T) {
+			perConn := idleReaderStacks(t, false)
+			assert.Less(t, perConn, 1000.0, "parked readers hold no stack")
+		})
+	}
+}
+
+// idleReaderStacks opens quiet connections that send pongs and returns the stack bytes per
+// connection.
+func idleReaderStacks(t *testing.T, noPoller bool) float64 {
 	const n = 300
-	_, base, _ := newTestServer(t, docsync.Options{})
+	srv, base, _ := newTestServer(t, docsync.Options{})
+	if noPoller {
+		docsync.DisableIdlePoller(srv)
+	}
 	addr := strings.TrimPrefix(base, "ws://")
 	first := rawIdleConn(t, addr) // loads the document
 	defer first.Close()
@@ -188,13 +221,7 @@ func TestServer_IdleReadersKeepSmallStacks(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	perConn := (float64(after.StackInuse) - float64(before.StackInuse)) / n
 	t.Logf("stack per idle connection: %.0f bytes (%d goroutines)", perConn, runtime.NumGoroutine())
-	// Waiting on 2 KiB stacks, the figure is about 2,200 bytes; in gorilla's NextReader it is
-	// over 4,096. The race detector doubles both.
-	limit := 3000.0
-	if raceEnabled {
-		limit = 6000
-	}
-	assert.Less(t, perConn, limit, "idle readers should wait on the smallest stacks")
+	return perConn
 }
 
 // TestServer_PongThenMessageInOneWrite: a pong and a sync step 1 arriving together are both

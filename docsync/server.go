@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gorilla/websocket"
 
@@ -76,6 +77,11 @@ type Server struct {
 	merges *mergeMemo
 	// linger is the clock lingering writers wait on.
 	linger *lingerClock
+	// poller parks quiet connections' readers; it starts with the first connection that
+	// goes quiet (idlePoller). Nil: not yet, or not available (readers wait on goroutines).
+	poller      atomic.Pointer[idlePoller]
+	pollMu      sync.Mutex
+	pollerTried bool // guarded by pollMu
 
 	// ctx is the parent of every actor's context; Close cancels it.
 	ctx    context.Context
@@ -323,7 +329,36 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return ctx.Err()
 	}
 	s.cancel()
+	s.stopPoller()
 	return s.closeOwnStore()
+}
+
+// idlePoller returns the server's idle poller, starting it on first use; nil if it is not
+// available or the server is closing.
+func (s *Server) idlePoller() *idlePoller {
+	if p := s.poller.Load(); p != nil {
+		return p
+	}
+	s.pollMu.Lock()
+	defer s.pollMu.Unlock()
+	if !s.pollerTried {
+		s.pollerTried = true
+		if p := newIdlePoller(); p != nil {
+			s.poller.Store(p)
+		}
+	}
+	return s.poller.Load()
+}
+
+// stopPoller stops the idle poller, once every connection has ended.
+func (s *Server) stopPoller() {
+	s.pollMu.Lock()
+	s.pollerTried = true // no poller starts after this
+	p := s.poller.Load()
+	s.pollMu.Unlock()
+	if p != nil {
+		p.stop()
+	}
 }
 
 // Close stops the server at once: peers are closed with 1001 without waiting for pending
@@ -336,6 +371,7 @@ func (s *Server) Close() error {
 	s.conns.Wait()
 	s.hooks.stop()
 	<-s.hooks.done
+	s.stopPoller()
 	return s.closeOwnStore()
 }
 
