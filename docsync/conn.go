@@ -533,22 +533,38 @@ type readState struct {
 	// read to its end), so skipPong may look at the next frame's header.
 	boundary bool
 	then     func()
+	// waitStart is when the reader last began to wait for input; active counts the waits in
+	// a row that input ended within activeGap (see readLoop).
+	waitStart time.Time
+	active    int
 }
+
+// A reader whose last activeAfter waits each ended within activeGap (a peer typing, or
+// replaying a trace) waits on a goroutine, which wakes sooner and cheaper than a parked one;
+// other readers park with the idle poller.
+const (
+	activeGap   = 500 * time.Millisecond
+	activeAfter = 3
+)
 
 // readLoop reads messages until the connection ends. When nothing is buffered and the socket
 // has nothing to read, it parks the connection with the server's idlePoller (Linux: no
-// goroutine waits at all; the poller starts readLoop again on input) or else hands the wait to
-// a fresh goroutine (awaitInput), and returns: its own stack, grown by reading and handing
-// over messages, is freed. Most connections are idle most of the time, so this is most of
-// what each one costs. Without a waiter (TLS, or a platform without one) it waits in
-// gorilla's NextReader like any reader.
+// goroutine waits at all; the poller starts readLoop again on input) or, for a busy peer or
+// without a poller, hands the wait to a fresh goroutine (awaitInput), and returns: its own
+// stack, grown by reading and handing over messages, is freed. Most connections are idle
+// most of the time, so this is most of what each one costs. Without a waiter (TLS, or a
+// platform without one) it waits in gorilla's NextReader like any reader.
 func (c *conn) readLoop() {
 	for {
 		if c.waiter != nil && c.rd.boundary {
 			if c.br.Buffered() == 0 && !c.waiter.ready() {
-				if p := c.s.idlePoller(); p == nil || !p.park(c) {
-					go c.awaitInput()
+				c.rd.waitStart = time.Now()
+				if c.rd.active < activeAfter {
+					if p := c.s.idlePoller(); p != nil && p.park(c) {
+						return
+					}
 				}
+				go c.awaitInput()
 				return
 			}
 			if c.skipPong() {
@@ -573,6 +589,22 @@ func (c *conn) readLoop() {
 // then goes on reading.
 func (c *conn) awaitInput() {
 	c.waiter.wait()
+	c.woke()
+	c.readLoop()
+}
+
+// woke records how long the reader waited (readState.active).
+func (c *conn) woke() {
+	if time.Since(c.rd.waitStart) < activeGap {
+		c.rd.active++
+	} else {
+		c.rd.active = 0
+	}
+}
+
+// resumeRead is readLoop for a parked reader's new goroutine.
+func (c *conn) resumeRead() {
+	c.woke()
 	c.readLoop()
 }
 
@@ -851,7 +883,7 @@ func (c *conn) kick() {
 // close, the timer) only the first does.
 func (c *conn) resume() {
 	if c.parked.CompareAndSwap(true, false) {
-		go c.readLoop()
+		go c.resumeRead()
 	}
 }
 

@@ -202,13 +202,15 @@ func idleReaderStacks(t *testing.T, noPoller bool) float64 {
 		conns[i] = rawIdleConn(t, addr)
 		defer conns[i].Close()
 	}
-	// Unsolicited pongs (RFC 6455 §5.5.3), masked with key 0: one alone, then two in a write.
+	// Unsolicited pongs (RFC 6455 §5.5.3), masked with key 0: one alone, then two in a write,
+	// each more than 500 ms after the last input (a peer answering pings, not a busy one).
 	pong := []byte{0x80 | 0xA, 0x80 | 2, 0, 0, 0, 0, 'h', 'i'}
+	time.Sleep(600 * time.Millisecond)
 	for _, c := range conns {
 		_, err := c.Write(pong)
 		require.NoError(t, err)
 	}
-	time.Sleep(200 * time.Millisecond)
+	time.Sleep(600 * time.Millisecond)
 	for _, c := range conns {
 		_, err := c.Write(append(append([]byte{}, pong...), pong...))
 		require.NoError(t, err)
