@@ -266,6 +266,21 @@ func (c *client) eventsCopy() []event {
 }
 
 // waitClosed waits for the connection to end and returns the close code received.
+// sawPresence returns a condition: c has received the awareness state json ("null":
+// removed) for the client id.
+func (c *client) sawPresence(id uint64, json string) func() bool {
+	return func() bool {
+		for _, ev := range c.eventsCopy() {
+			for _, e := range ev.aw {
+				if e.client == id && e.json == json {
+					return true
+				}
+			}
+		}
+		return false
+	}
+}
+
 func (c *client) waitClosed() int {
 	select {
 	case <-c.closed:
@@ -403,6 +418,21 @@ func slowDialer() *websocket.Dialer {
 	}}
 }
 
+// dialFastAndSlow connects a synced client to "doc", then a raw socket with a small receive
+// buffer that announces the presence state for client id and is never read (closed when the
+// test ends).
+func dialFastAndSlow(t *testing.T, base string, id uint64, state string) (*client, *websocket.Conn) {
+	t.Helper()
+	fast := dial(t, base, "doc")
+	fast.waitSynced()
+	slow, resp, err := slowDialer().Dial(base+"/sync/doc", nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	t.Cleanup(func() { slow.Close() })
+	require.NoError(t, slow.WriteMessage(websocket.BinaryMessage, awarenessFrame(id, 1, state)))
+	return fast, slow
+}
+
 // syncBuf is a goroutine-safe log sink.
 type syncBuf struct {
 	mu  sync.Mutex
@@ -430,36 +460,12 @@ func TestServer_SlowPeerClosedWith1013(t *testing.T) {
 			t.Logf("server log:\n%s", logs.String())
 		}
 	}()
-	fast := dial(t, base, "doc")
-	fast.waitSynced()
-	slow, resp, err := slowDialer().Dial(base+"/sync/doc", nil)
-	require.NoError(t, err)
-	resp.Body.Close()
-	defer slow.Close()
 	// slow announces a presence, then reads nothing while fast sends updates, until the
 	// server drops slow and fast sees slow's presence removed.
-	require.NoError(t, slow.WriteMessage(websocket.BinaryMessage, awarenessFrame(777, 1, `{"slow":true}`)))
-	removed := func() bool {
-		for _, ev := range fast.eventsCopy() {
-			for _, e := range ev.aw {
-				if e.client == 777 && e.json == "null" {
-					return true
-				}
-			}
-		}
-		return false
-	}
+	fast, slow := dialFastAndSlow(t, base, 777, `{"slow":true}`)
+	removed := fast.sawPresence(777, "null")
 	// The flood starts once slow's presence is known, so that dropping slow must remove it.
-	require.Eventually(t, func() bool {
-		for _, ev := range fast.eventsCopy() {
-			for _, e := range ev.aw {
-				if e.client == 777 && e.json == `{"slow":true}` {
-					return true
-				}
-			}
-		}
-		return false
-	}, waitFor, 5*time.Millisecond, "slow's presence reaches fast")
+	require.Eventually(t, fast.sawPresence(777, `{"slow":true}`), waitFor, 5*time.Millisecond, "slow's presence reaches fast")
 	// A watcher starts reading slow's socket as soon as the removal is seen: what was queued
 	// before the close, then the 1013 close frame.
 	codec := make(chan int, 1)
@@ -520,26 +526,8 @@ func TestServer_StuckWriteDroppedByWatchdog(t *testing.T) {
 	const writeTimeout = 400 * time.Millisecond
 	_, base, _ := newTestServer(t, docsync.Options{WriteTimeout: writeTimeout,
 		Logger: slog.New(slog.NewTextHandler(logs, nil))})
-	fast := dial(t, base, "doc")
-	fast.waitSynced()
-	slow, resp, err := slowDialer().Dial(base+"/sync/doc", nil)
-	require.NoError(t, err)
-	resp.Body.Close()
-	defer slow.Close()
-	require.NoError(t, slow.WriteMessage(websocket.BinaryMessage, awarenessFrame(778, 1, `{"stuck":true}`)))
-	presence := func(json string) func() bool {
-		return func() bool {
-			for _, ev := range fast.eventsCopy() {
-				for _, e := range ev.aw {
-					if e.client == 778 && e.json == json {
-						return true
-					}
-				}
-			}
-			return false
-		}
-	}
-	require.Eventually(t, presence(`{"stuck":true}`), waitFor, 5*time.Millisecond)
+	fast, _ := dialFastAndSlow(t, base, 778, `{"stuck":true}`)
+	require.Eventually(t, fast.sawPresence(778, `{"stuck":true}`), waitFor, 5*time.Millisecond)
 	// 120 updates of 64 KiB: far more than the sockets buffer, far fewer frames than the
 	// send queue holds, so slow's writer blocks and the queue never overflows.
 	chunk := strings.Repeat("y", 64<<10)
@@ -547,7 +535,7 @@ func TestServer_StuckWriteDroppedByWatchdog(t *testing.T) {
 		fast.insert(0, chunk)
 	}
 	stalled := time.Now()
-	require.Eventually(t, presence("null"), waitFor, 10*time.Millisecond, "the stuck peer is dropped")
+	require.Eventually(t, fast.sawPresence(778, "null"), waitFor, 10*time.Millisecond, "the stuck peer is dropped")
 	t.Logf("dropped %v after the last update", time.Since(stalled))
 	assert.Contains(t, logs.String(), "write timed out")
 	assert.NotContains(t, logs.String(), "peer too slow", "dropped by the watchdog, not by the queue bound")
@@ -823,18 +811,7 @@ func TestServer_DeadPeerDroppedByPongTimeout(t *testing.T) {
 	resp.Body.Close()
 	defer dead.Close()
 	require.NoError(t, dead.WriteMessage(websocket.BinaryMessage, awarenessFrame(99, 1, `{"dead":true}`)))
-	seen := func(json string) func() bool {
-		return func() bool {
-			for _, ev := range watcher.eventsCopy() {
-				for _, e := range ev.aw {
-					if e.client == 99 && e.json == json {
-						return true
-					}
-				}
-			}
-			return false
-		}
-	}
+	seen := func(json string) func() bool { return watcher.sawPresence(99, json) }
 	require.Eventually(t, seen(`{"dead":true}`), waitFor, 5*time.Millisecond)
 	start := time.Now()
 	require.Eventually(t, seen("null"), waitFor, 10*time.Millisecond, "the silent peer is dropped and its presence removed")
