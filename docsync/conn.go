@@ -28,9 +28,10 @@ var errTooLarge = errors.New("docsync: message too large")
 // peer: the actor hands it frames with enqueue and asks it to end with close.
 //
 // The writer goroutine runs only while there is something to send: enqueue and close start
-// it, and it exits some tens of milliseconds after its queue emptied (linger), so an idle
-// connection costs one goroutine. Pings
-// and keep-alives come from one runtime timer (time.AfterFunc), not a goroutine.
+// it, and it exits once its queue is empty (a busy peer's writer some tens of milliseconds
+// later: linger). The reader does not wait in gorilla either (readLoop), so an idle
+// connection costs at most one small goroutine, none on Linux. Pings, keep-alives and the
+// write watchdog come from one runtime timer (time.AfterFunc), not a goroutine.
 //
 // Only the writer writes data messages to ws (other goroutines may call only Close and control
 // writes: pings, the close frame); only readPump reads.
@@ -142,15 +143,15 @@ func (c *conn) rearmLocked(now time.Time) {
 func (c *conn) onTimer() {
 	opts := &c.s.opts
 	now := time.Now()
+	if c.parked.Load() && now.UnixNano() >= c.readDeadline.Load() {
+		c.kick() // the reader finds the deadline passed and ends the connection
+	}
 	c.qmu.Lock()
 	if c.writing && !c.lingering && now.Sub(time.Unix(0, c.progress.Load())) >= opts.WriteTimeout {
 		c.qmu.Unlock()
 		c.log.Info("write timed out, closing", "timeout", opts.WriteTimeout)
 		c.closeSocket() // the write fails, the writer and the reader end
 		return
-	}
-	if c.parked.Load() && now.UnixNano() >= c.readDeadline.Load() {
-		c.kick() // the reader finds the deadline passed and ends the connection
 	}
 	if c.closing() {
 		if c.writing { // the watchdog still guards the writer's last frames
@@ -429,19 +430,17 @@ func (s *Server) startSync(ws *websocket.Conn, sr *smallReader, r *http.Request,
 // connEnded does the bookkeeping of a connection that joined a document once its reader ended:
 // metrics, log, disconnect event; then it waits for the re-authenticator, if one runs.
 func (s *Server) connEnded(c *conn, p *peer, ev ConnEvent, reauthDone chan struct{}) {
-	{
-		s.metrics.connections.Dec()
-		if c.byPeer {
-			ev.Code = c.peerCode
-			p.log.Info("connection closed by peer", "code", c.peerCode)
-		} else {
-			ev.Code = c.reason.Code()
-			p.log.Info("connection closed", "code", c.reason.Code(), "reason", c.reason.String())
-		}
-		s.emitDisconnect(ev)
-		if reauthDone != nil {
-			<-reauthDone
-		}
+	s.metrics.connections.Dec()
+	if c.byPeer {
+		ev.Code = c.peerCode
+		p.log.Info("connection closed by peer", "code", c.peerCode)
+	} else {
+		ev.Code = c.reason.Code()
+		p.log.Info("connection closed", "code", c.reason.Code(), "reason", c.reason.String())
+	}
+	s.emitDisconnect(ev)
+	if reauthDone != nil {
+		<-reauthDone
 	}
 }
 
